@@ -1,0 +1,80 @@
+/**
+ * One place for every error tokpack throws. Each class has a stable `code`, structured context
+ * fields, and a message that names the file / line / row / field and says what to do.
+ */
+
+/** Where in the input something went wrong. Every field is optional; set what is known. */
+export interface ErrorContext {
+  /** File path, URL or archive entry. */
+  file?: string;
+  /** 1-based line number (JSONL, rank files, merges). */
+  line?: number;
+  /** 0-based row index (parquet, JSON arrays). */
+  row?: number;
+  /** Field or column name. */
+  field?: string;
+  /** Byte offset in the file or stream. */
+  offset?: number;
+  /** URL of a remote source. */
+  url?: string;
+  /** HTTP status. */
+  status?: number;
+}
+
+function where(ctx: ErrorContext): string {
+  const parts: string[] = [];
+  if (ctx.url !== undefined) parts.push(ctx.url);
+  else if (ctx.file !== undefined) parts.push(ctx.file);
+  if (ctx.line !== undefined) parts.push(`line ${ctx.line}`);
+  if (ctx.row !== undefined) parts.push(`row ${ctx.row}`);
+  if (ctx.field !== undefined) parts.push(`field "${ctx.field}"`);
+  if (ctx.offset !== undefined) parts.push(`byte offset ${ctx.offset}`);
+  if (ctx.status !== undefined) parts.push(`HTTP ${ctx.status}`);
+  return parts.join(", ");
+}
+
+/** Base class: `code` is stable across versions, `context` carries structured location data. */
+export class TokpackError extends Error {
+  readonly code: string;
+  readonly context: ErrorContext;
+
+  constructor(code: string, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    const loc = where(context);
+    super(loc ? `${loc}: ${message}` : message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.context = context;
+  }
+
+  get file(): string | undefined {
+    return this.context.file;
+  }
+}
+
+/** A tokenizer spec could not be resolved (unknown name, missing file, missing package). */
+export class TokenizerSpecError extends TokpackError {
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super("ERR_TOKENIZER_SPEC", message, context, options);
+  }
+}
+
+/** A vocab / rank / tokenizer.json file exists but its content is invalid or unsupported. */
+export class VocabFormatError extends TokpackError {
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super("ERR_VOCAB_FORMAT", message, context, options);
+  }
+}
+
+/** Input data (a document, a record, a file) is malformed. */
+export class InputFormatError extends TokpackError {
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super("ERR_INPUT_FORMAT", message, context, options);
+  }
+}
+
+/** A command-line usage problem; the CLI prints the message and exits with status 2. */
+export class UsageError extends TokpackError {
+  constructor(message: string) {
+    super("ERR_USAGE", message);
+  }
+}
