@@ -1,0 +1,46 @@
+/**
+ * The stages of a HuggingFace `tokenizer.json` pipeline, each a one-method interface, in the order
+ * `tokenizers` runs them: added-token split → normalizer → pre-tokenizer → model → post-processor;
+ * and decoder on the way back. Offsets are not tracked: tokpack only needs ids.
+ */
+
+/** Maps (a segment of) the input to its normalized form. */
+export interface Normalizer {
+  normalize(text: string): string;
+}
+
+/**
+ * Splits normalized text into pieces. `split` reads `pieces[0..count)` and returns the new list
+ * (it may reuse the array). Each stage of a `Sequence` refines every piece of the previous stage.
+ */
+export interface PreTokenizer {
+  split(pieces: string[]): string[];
+}
+
+/** Turns one pre-tokenized piece into ids, written to `out` from `pos`; returns the new position. */
+export interface Model {
+  readonly vocabSize: number;
+  /** Writes the ids of `piece`; throws RangeError("out of space") when `out` is full. */
+  encodePiece(piece: string, out: Uint32Array, pos: number): number;
+  tokenToId(token: string): number | undefined;
+  idToToken(id: number): string | undefined;
+  /** The unknown token's id, if the model has one. */
+  readonly unkId: number | undefined;
+}
+
+/** Turns the list of token strings back into string chunks (HF `decode_chain`). */
+export interface Decoder {
+  decodeChain(tokens: string[]): string[];
+}
+
+/** Signals that the caller's buffer is full; the tokenizer turns it into a RangeError with sizes. */
+export class OutOfSpace extends RangeError {
+  constructor() {
+    super("out of space");
+  }
+}
+
+/** Shared check used by every writer of ids: throws OutOfSpace when `pos` is past the buffer. */
+export function ensureSpace(out: Uint32Array, pos: number, n: number): void {
+  if (pos + n > out.length) throw new OutOfSpace();
+}
