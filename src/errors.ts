@@ -78,3 +78,52 @@ export class UsageError extends TokpackError {
     super("ERR_USAGE", message);
   }
 }
+
+/**
+ * A data source could not be read: missing file, unreadable archive, truncated gzip/zstd/zip stream
+ * (the context names the file and the byte offset where the data ended).
+ */
+export class SourceError extends TokpackError {
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super("ERR_SOURCE", message, context, options);
+  }
+}
+
+/**
+ * An HTTP(S) source failed: 4xx answers fail at once, 5xx / resets / timeouts after `attempts` tries.
+ * `context.url` and `context.status` (when an answer came) say where.
+ */
+export class HttpError extends TokpackError {
+  /** How many requests were made before giving up. */
+  readonly attempts: number;
+
+  constructor(message: string, context: ErrorContext, attempts: number, options?: { cause?: unknown }) {
+    super("ERR_HTTP", message, context, options);
+    this.attempts = attempts;
+  }
+}
+
+/** A record lacks the selected field; `available` lists the fields it does have. */
+export class MissingFieldError extends TokpackError {
+  /** Field names present in the record, in record order. */
+  readonly available: readonly string[];
+
+  constructor(message: string, context: ErrorContext, available: readonly string[]) {
+    super("ERR_MISSING_FIELD", message, context);
+    this.available = available;
+  }
+}
+
+/** A loader `state()` snapshot does not fit the loader it was given to (other sources, seed or shape). */
+export class LoaderStateError extends TokpackError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super("ERR_LOADER_STATE", message, context);
+  }
+}
+
+/** Packer options are invalid (non-positive sizes, unknown algorithm or policy, push after finish). */
+export class PackOptionsError extends TokpackError {
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super("ERR_PACK_OPTIONS", message, context, options);
+  }
+}

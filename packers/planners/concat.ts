@@ -1,0 +1,34 @@
+/**
+ * `concat`: documents end to end, each row filled to exactly `seqLen` tokens; a document that reaches
+ * the end of a row continues at the start of the next one (as in pretraining). Only the last row pads.
+ */
+import type { Piece } from "../pieces.js";
+import type { Row, RowPlanner } from "./row.js";
+
+export class ConcatPlanner implements RowPlanner {
+  splitDocs = 0;
+  private row: Row = { pieces: [], used: 0 };
+
+  constructor(private readonly seqLen: number) {}
+
+  add(piece: Piece, out: Row[]): void {
+    let start = piece.start;
+    const end = piece.start + piece.len;
+    if (piece.len > this.seqLen - this.row.used) this.splitDocs++;
+    while (start < end) {
+      const take = Math.min(end - start, this.seqLen - this.row.used);
+      this.row.pieces.push({ doc: piece.doc, start, len: take });
+      this.row.used += take;
+      start += take;
+      if (this.row.used === this.seqLen) {
+        out.push(this.row);
+        this.row = { pieces: [], used: 0 };
+      }
+    }
+  }
+
+  finish(out: Row[]): void {
+    if (this.row.used > 0) out.push(this.row);
+    this.row = { pieces: [], used: 0 };
+  }
+}
