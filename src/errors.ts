@@ -127,3 +127,10 @@ export class PackOptionsError extends TokpackError {
     super("ERR_PACK_OPTIONS", message, context, options);
   }
 }
+
+/** A chat template is missing, fails to render, or renders message content in a way that cannot be masked. */
+export class ChatTemplateError extends TokpackError {
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super("ERR_CHAT_TEMPLATE", message, context, options);
+  }
+}

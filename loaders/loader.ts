@@ -1,0 +1,258 @@
+/**
+ * The loader: sources → plan → this slot's pieces per epoch → records → documents → shuffle buffer.
+ * It is a pull-based async iterator (a slow consumer slows the reads; nothing buffers beyond one
+ * parquet row group / one chunk and the shuffle buffer), and `state()` captures exactly where it is —
+ * piece, byte/line/row inside it, shuffle buffer contents and PRNG — so a loader built with that state
+ * continues with the documents an uninterrupted run would have produced next.
+ */
+import { LoaderStateError } from "../src/errors.js";
+import { documentMaker, neededColumns } from "./document.js";
+import type { DocumentMaker } from "./document.js";
+import type { HttpOptions } from "./http.js";
+import { topLevelColumns } from "./parquet.js";
+import { makePlan } from "./plan.js";
+import type { Piece, Plan } from "./plan.js";
+import { hash32, Rng, seedWord } from "./random.js";
+import type { RngState } from "./random.js";
+import { checkColumns, newCursor, readPiece, resumePoint } from "./readers.js";
+import type { Cursor, PiecePos } from "./readers.js";
+import { resolveSources } from "./resolve.js";
+import type { Format } from "./resolve.js";
+import { slotOf, slotPieces } from "./shard.js";
+import type { ShardSpec } from "./shard.js";
+import type { ByteSource, Document, DocumentSpec, LoaderStats, RawRecord } from "./types.js";
+
+/** Options for {@link createLoader}. */
+export interface LoaderOptions extends ShardSpec {
+  /** Paths, directories, globs, URLs, `zip:a.zip!/glob`, manifests (see `resolveSources`). */
+  sources: string | readonly string[];
+  /** Force the record format instead of detecting it from file names. */
+  format?: Format;
+  /** How records become documents. @default { kind: "auto" } */
+  document?: DocumentSpec;
+  /** Enables shuffling: piece order permuted per epoch + a shuffle buffer, all seeded by this. */
+  shuffleSeed?: number | string;
+  /** Shuffle buffer size in documents (only with `shuffleSeed`); 0 = permute pieces only. @default 1000 */
+  shuffleBuffer?: number;
+  /** Passes over the data; `Infinity` repeats forever. @default 1 */
+  epochs?: number;
+  /** Skip malformed records (counted in `stats().skippedBad`) instead of throwing. @default false */
+  skipBad?: boolean;
+  /** HTTP retry / timeout policy. */
+  http?: HttpOptions;
+  /** Largest byte range of one uncompressed JSONL piece. @default 64 MiB */
+  pieceBytes?: number;
+  /** Resume from a {@link Loader.state} snapshot. */
+  state?: LoaderState;
+}
+
+/** A loader's position: small and JSON-serializable (the shuffle buffer is the only large part). */
+export interface LoaderState {
+  v: 1;
+  /** Plan + options hash; resuming with other sources, seed or sharding is refused. */
+  fingerprint: string;
+  epoch: number;
+  /** Index into this slot's piece list for `epoch`. */
+  piece: number;
+  /** Resume point inside that piece; null = at its start. */
+  pos: PiecePos | null;
+  /** True when this epoch's pieces are read and only the buffer is left. */
+  drained: boolean;
+  /** Shuffle buffer contents, in buffer order. */
+  buffer: Document[];
+  rng: RngState | null;
+  stats: LoaderStats;
+}
+
+/** The document stream of one consumer slot. */
+export class Loader implements AsyncIterableIterator<Document> {
+  private readonly opts: LoaderOptions;
+  private readonly make: DocumentMaker;
+  private readonly seed: number | undefined;
+  private readonly bufferSize: number;
+  private readonly epochs: number;
+  private plan: Plan | undefined;
+  private slot = 0;
+  private slots = 1;
+  private fingerprint = "";
+  private epoch = 0;
+  private pieces: Piece[] = [];
+  private pieceIdx = 0;
+  private resume: PiecePos | undefined;
+  private reader: AsyncGenerator<RawRecord> | undefined;
+  private readonly cur: Cursor = newCursor();
+  private drained = false;
+  private buffer: Document[] = [];
+  private rng: Rng | undefined;
+  private statsV: LoaderStats = { docs: 0, skippedBad: 0, skippedNull: 0 };
+  private open: { file: number; src: ByteSource } | undefined;
+  private finished = false;
+
+  constructor(opts: LoaderOptions) {
+    this.opts = opts;
+    this.make = documentMaker(opts.document);
+    this.seed = opts.shuffleSeed === undefined ? undefined : seedWord(opts.shuffleSeed);
+    this.bufferSize = this.seed === undefined ? 0 : (opts.shuffleBuffer ?? 1000);
+    this.epochs = opts.epochs ?? 1;
+    if (!(this.epochs >= 1)) throw new LoaderStateError(`epochs must be ≥ 1, got ${this.epochs}`);
+    ({ slot: this.slot, slots: this.slots } = slotOf(opts));
+  }
+
+  private async init(): Promise<void> {
+    const o = this.opts;
+    const files = await resolveSources(typeof o.sources === "string" ? [o.sources] : o.sources, { ...(o.format ? { format: o.format } : {}), ...(o.http ? { http: o.http } : {}) });
+    this.plan = await makePlan(files, { slots: this.slots, ...(o.pieceBytes ? { pieceBytes: o.pieceBytes } : {}) });
+    this.fingerprint = `${this.plan.fingerprint}-${hash32(this.seed ?? 0xffffffff, this.seed === undefined ? 0 : 1, this.slot, this.slots, this.bufferSize).toString(16)}`;
+    const st = o.state;
+    if (st) {
+      if (st.v !== 1 || st.fingerprint !== this.fingerprint) {
+        throw new LoaderStateError(`state does not match this loader (fingerprint ${st.fingerprint} vs ${this.fingerprint}): same sources, shuffle seed, buffer size and rank/worker layout are required`);
+      }
+      this.epoch = st.epoch;
+      this.pieceIdx = st.piece;
+      this.resume = st.pos ?? undefined;
+      this.drained = st.drained;
+      this.buffer = st.buffer.slice();
+      this.statsV = { ...st.stats };
+      if (st.rng) this.rng = Rng.from(st.rng);
+    }
+    if (this.seed !== undefined && !this.rng) this.rng = new Rng(this.seed, 0x5eed0002, this.slot);
+    this.pieces = slotPieces(this.plan.pieces, this.slot, this.slots, this.epoch, this.seed);
+  }
+
+  /** Next document; `done` after the last epoch. */
+  async next(): Promise<IteratorResult<Document>> {
+    if (this.finished) return { done: true, value: undefined };
+    if (!this.plan) await this.init();
+    for (;;) {
+      if (this.bufferSize === 0) {
+        const d = await this.pull();
+        if (d) return this.emit(d);
+      } else {
+        while (!this.drained && this.buffer.length < this.bufferSize) {
+          const d = await this.pull();
+          if (!d) break;
+          this.buffer.push(d);
+        }
+        if (this.buffer.length > 0) {
+          const j = this.rng!.below(this.buffer.length);
+          const d = this.buffer[j]!;
+          const last = this.buffer.pop()!;
+          if (j < this.buffer.length) this.buffer[j] = last;
+          return this.emit(d);
+        }
+      }
+      // epoch over: this slot's pieces are read and the buffer is empty
+      if (this.epoch + 1 >= this.epochs) {
+        await this.close();
+        return { done: true, value: undefined };
+      }
+      this.epoch++;
+      this.pieceIdx = 0;
+      this.resume = undefined;
+      this.drained = false;
+      this.pieces = slotPieces(this.plan!.pieces, this.slot, this.slots, this.epoch, this.seed);
+    }
+  }
+
+  private emit(d: Document): IteratorResult<Document> {
+    this.statsV.docs++;
+    return { done: false, value: d };
+  }
+
+  /** Next document from the pieces, before shuffling; null when this epoch's pieces are done. */
+  private async pull(): Promise<Document | null> {
+    const plan = this.plan!;
+    while (this.pieceIdx < this.pieces.length) {
+      const piece = this.pieces[this.pieceIdx]!;
+      if (!this.reader) this.reader = await this.startPiece(plan, piece);
+      const r = await this.reader.next();
+      if (r.done) {
+        this.reader = undefined;
+        this.resume = undefined;
+        this.pieceIdx++;
+        continue;
+      }
+      const name = plan.files[piece.file]!.name;
+      const c = this.cur;
+      const source = c.row >= 0 ? { file: name, shard: piece.id, row: c.row } : c.line > 0 ? { file: name, shard: piece.id, line: c.line } : { file: name, shard: piece.id };
+      const d = this.make(r.value, source);
+      if (d) return d;
+      this.statsV.skippedNull++;
+    }
+    this.drained = true;
+    await this.closeSource();
+    return null;
+  }
+
+  private async startPiece(plan: Plan, piece: Piece): Promise<AsyncGenerator<RawRecord>> {
+    if (this.open?.file !== piece.file) {
+      await this.closeSource();
+      this.open = { file: piece.file, src: await plan.files[piece.file]!.open() };
+    }
+    const file = plan.files[piece.file]!;
+    const footer = plan.footers.get(piece.file);
+    const columns = footer ? checkColumns(file.name, footer, neededColumns(this.opts.document ?? {}, topLevelColumns(footer))) : undefined;
+    const resume = this.resume;
+    this.cur.nextOffset = resume?.offset ?? -1;
+    this.cur.nextLine = resume?.line ?? -1;
+    this.cur.nextRow = resume?.row ?? -1;
+    return readPiece(piece, resume, { file, src: this.open.src, footer, columns, skipBad: this.opts.skipBad ?? false, stats: this.statsV }, this.cur);
+  }
+
+  private async closeSource(): Promise<void> {
+    const o = this.open;
+    this.open = undefined;
+    await o?.src.close?.();
+  }
+
+  /** Exact position; pass as `state` to a new loader with the same options to continue. */
+  state(): LoaderState {
+    if (!this.plan) {
+      if (this.opts.state) return structuredClone(this.opts.state);
+      throw new LoaderStateError("state() before the first next(): nothing read yet, start the loader without a state");
+    }
+    const c = this.cur;
+    const moved = c.nextOffset >= 0 || c.nextLine >= 0 || c.nextRow >= 0;
+    const pos = this.reader ? (moved ? resumePoint(c) : null) : (this.resume ?? null);
+    return {
+      v: 1,
+      fingerprint: this.fingerprint,
+      epoch: this.epoch,
+      piece: this.pieceIdx,
+      pos,
+      drained: this.drained,
+      buffer: structuredClone(this.buffer),
+      rng: this.rng ? this.rng.state() : null,
+      stats: { ...this.statsV },
+    };
+  }
+
+  /** Counters so far (documents, skipped malformed, skipped null). */
+  stats(): LoaderStats {
+    return { ...this.statsV };
+  }
+
+  /** Releases open files / connections. The loader yields nothing more afterwards. */
+  async close(): Promise<void> {
+    this.finished = true;
+    const r = this.reader;
+    this.reader = undefined;
+    await r?.return(undefined);
+    await this.closeSource();
+  }
+
+  async return(): Promise<IteratorResult<Document>> {
+    await this.close();
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Document> {
+    return this;
+  }
+}
+
+/** Creates a loader; nothing is opened until the first `next()`. */
+export function createLoader(opts: LoaderOptions): Loader {
+  return new Loader(opts);
+}

@@ -1,0 +1,113 @@
+/**
+ * Test helpers for the loader suite: temp dirs, draining loaders, duckdb as the reference reader /
+ * writer, and a minimal zip writer (stored or deflated entries, CRC via node:zlib).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { crc32, deflateRawSync } from "node:zlib";
+import { DuckDBInstance } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import type { Document } from "../../loaders/index.js";
+
+/** A fresh temp directory, removed by the returned cleanup. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "tokpack-loaders-"));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Drains an async iterable of documents. */
+export async function collect(it: AsyncIterable<Document>, limit = Infinity): Promise<Document[]> {
+  const out: Document[] = [];
+  if (limit <= 0) return out;
+  for await (const d of it) {
+    out.push(d);
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+/** Takes exactly `n` documents with `next()` (no iterator `return()`, so the loader stays usable). */
+export async function take(it: AsyncIterator<Document>, n: number): Promise<Document[]> {
+  const out: Document[] = [];
+  while (out.length < n) {
+    const r = await it.next();
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+let conn: Promise<DuckDBConnection> | undefined;
+
+/** A shared in-memory duckdb connection (single-threaded so row order is file order). */
+export function duck(): Promise<DuckDBConnection> {
+  return (conn ??= (async () => {
+    const inst = await DuckDBInstance.create(":memory:", { threads: "1" });
+    return inst.connect();
+  })());
+}
+
+/** Runs SQL and returns rows as JS objects (BLOB → Buffer, LIST → array, STRUCT → object). */
+export async function sql(q: string): Promise<Record<string, unknown>[]> {
+  const c = await duck();
+  const r = await c.runAndReadAll(q);
+  return r.getRowObjectsJS() as Record<string, unknown>[];
+}
+
+/** SQL string literal. */
+export function lit(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** Writes a zip archive with the given entries (method 0 = stored, 8 = deflate). */
+export function writeZip(path: string, entries: { name: string; data: Uint8Array; method?: 0 | 8 }[]): void {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const method = e.method ?? 8;
+    const body = method === 8 ? deflateRawSync(e.data) : Buffer.from(e.data);
+    const name = Buffer.from(e.name, "utf8");
+    const crc = crc32(e.data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x0800, 6);
+    local.writeUInt16LE(method, 8);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(body.length, 18);
+    local.writeUInt32LE(e.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    parts.push(local, name, body);
+    const cen = Buffer.alloc(46);
+    cen.writeUInt32LE(0x02014b50, 0);
+    cen.writeUInt16LE(20, 4);
+    cen.writeUInt16LE(20, 6);
+    cen.writeUInt16LE(0x0800, 8);
+    cen.writeUInt16LE(method, 10);
+    cen.writeUInt32LE(crc, 16);
+    cen.writeUInt32LE(body.length, 20);
+    cen.writeUInt32LE(e.data.length, 24);
+    cen.writeUInt16LE(name.length, 28);
+    cen.writeUInt32LE(offset, 42);
+    central.push(cen, name);
+    offset += 30 + name.length + body.length;
+  }
+  const cd = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  writeFileSync(path, Buffer.concat([...parts, cd, end]));
+}
+
+/** Splits text into JSONL records the way an independent reader would (for reference values). */
+export function referenceJsonl(text: string): Record<string, unknown>[] {
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
