@@ -1,0 +1,140 @@
+/**
+ * SFT examples → `{ ids, lossMask }` documents for the packers. The text is rendered with a chat
+ * template, split into parts (see render.ts), and encoded part by part with the Tokenizer contract, so
+ * every token knows whether it belongs to a trained span: the assistant's content plus its
+ * end-of-turn token (or a completion plus EOS). Template text is encoded with special tokens
+ * recognised; message content with none, so user text cannot inject control tokens.
+ */
+import { ChatTemplateError } from "../errors.js";
+import type { TokenizedDoc } from "../../packers/types.js";
+import type { EncodeOptions, Tokenizer } from "../tokenizers/types.js";
+import { renderChat, type ChatMessage, type RenderOptions } from "./render.js";
+import type { ChatTemplate } from "./templates.js";
+
+/** A span of text and whether its tokens are training targets. */
+interface Span {
+  text: string;
+  train: boolean;
+  special: boolean;
+}
+
+/** Options of {@link encodeChat}. */
+export interface EncodeChatOptions extends RenderOptions {
+  /** Roles whose content (and end-of-turn) are trained. @default ["assistant"] */
+  trainRoles?: readonly string[];
+  /** Passed to every encode call; templates carry their own BOS. @default false */
+  addSpecialTokens?: boolean;
+}
+
+const SCAFFOLD: EncodeOptions = { allowedSpecial: "all", addSpecialTokens: false };
+
+function encodeSpans(tokenizer: Tokenizer, spans: readonly Span[], addSpecialTokens: boolean): TokenizedDoc {
+  const chunks: Uint32Array[] = [];
+  let n = 0;
+  for (const s of spans) {
+    if (s.text === "") continue;
+    const ids = tokenizer.encode(s.text, s.special ? { ...SCAFFOLD, addSpecialTokens } : { allowedSpecial: "none", addSpecialTokens });
+    chunks.push(ids);
+    n += ids.length;
+  }
+  const ids = new Uint32Array(n);
+  const lossMask = new Uint8Array(n);
+  let at = 0;
+  let k = 0;
+  for (const s of spans) {
+    if (s.text === "") continue;
+    const c = chunks[k++]!;
+    ids.set(c, at);
+    if (s.train) lossMask.fill(1, at, at + c.length);
+    at += c.length;
+  }
+  return { ids, lossMask };
+}
+
+/** The end-of-turn string at the start of `following`: the template's, else the longest special token. */
+function endOfTurnAt(following: string, template: ChatTemplate, tokenizer: Tokenizer): string | undefined {
+  if (template.endOfTurn !== undefined) return following.startsWith(template.endOfTurn) ? template.endOfTurn : undefined;
+  let best: string | undefined;
+  for (const tok of tokenizer.specialTokens.keys()) {
+    if (following.startsWith(tok) && (best === undefined || tok.length > best.length)) best = tok;
+  }
+  if (best === undefined && template.eosToken !== "" && following.startsWith(template.eosToken)) best = template.eosToken;
+  return best;
+}
+
+/**
+ * Render and encode one conversation; `lossMask` is 1 on the content of `trainRoles` messages and the
+ * end-of-turn string that follows each, 0 elsewhere.
+ */
+export function encodeChat(tokenizer: Tokenizer, template: ChatTemplate, messages: readonly ChatMessage[], options: EncodeChatOptions = {}): TokenizedDoc {
+  const trainRoles = new Set(options.trainRoles ?? ["assistant"]);
+  const { parts } = renderChat(template, messages, options);
+  const spans: Span[] = [];
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!;
+    if (part.message < 0) {
+      if (spans.length > 0 && spans[spans.length - 1]!.train) {
+        // a trained content ends here: its end-of-turn marker is trained too
+        const eot = endOfTurnAt(part.text, template, tokenizer);
+        if (eot !== undefined) {
+          spans.push({ text: eot, train: true, special: true });
+          spans.push({ text: part.text.slice(eot.length), train: false, special: true });
+          continue;
+        }
+      }
+      spans.push({ text: part.text, train: false, special: true });
+      continue;
+    }
+    const role = messages[part.message]!.role;
+    spans.push({ text: part.text, train: trainRoles.has(role), special: false });
+  }
+  if (!spans.some((s) => s.train)) {
+    throw new ChatTemplateError(`conversation has no ${[...trainRoles].join("/")} content to train on (roles: ${messages.map((m) => m.role).join(", ")})`);
+  }
+  return encodeSpans(tokenizer, spans, options.addSpecialTokens ?? false);
+}
+
+/** A prompt/completion pair. */
+export interface PromptCompletion {
+  prompt: string;
+  completion: string;
+}
+
+/** Options of {@link encodePromptCompletion}. */
+export interface PromptCompletionOptions extends EncodeChatOptions {
+  /**
+   * Render as a two-turn chat (user: prompt, assistant: completion) with this template. Without one the
+   * text is `prompt + separator + completion + EOS`.
+   * @default undefined
+   */
+  template?: ChatTemplate;
+  /** Between prompt and completion in plain mode (not trained). @default "\n" */
+  separator?: string;
+  /** Append (and train) the tokenizer's EOS token in plain mode, when it has one. @default true */
+  eos?: boolean;
+}
+
+/** Encode a prompt/completion pair with completion-only loss (plus the end-of-turn / EOS token). */
+export function encodePromptCompletion(tokenizer: Tokenizer, pair: PromptCompletion, options: PromptCompletionOptions = {}): TokenizedDoc {
+  if (options.template !== undefined) {
+    const messages = [
+      { role: "user", content: pair.prompt },
+      { role: "assistant", content: pair.completion },
+    ];
+    return encodeChat(tokenizer, options.template, messages, options);
+  }
+  const spans: Span[] = [
+    { text: pair.prompt + (options.separator ?? "\n"), train: false, special: false },
+    { text: pair.completion, train: true, special: false },
+  ];
+  const doc = encodeSpans(tokenizer, spans, options.addSpecialTokens ?? false);
+  const eos = tokenizer.special.eos;
+  if ((options.eos ?? true) === false || eos === undefined) return doc;
+  const ids = new Uint32Array(doc.ids.length + 1);
+  ids.set(doc.ids);
+  ids[doc.ids.length] = eos;
+  const lossMask = new Uint8Array(ids.length);
+  lossMask.set(doc.lossMask!);
+  lossMask[doc.ids.length] = 1;
+  return { ids, lossMask };
+}

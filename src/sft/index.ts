@@ -1,0 +1,4 @@
+// SFT: chat templates, rendering with content spans, and loss-masked encoding for the packers.
+export { builtinTemplate, chatTemplate, templateFromConfig, CHATML_TEMPLATE, LLAMA3_TEMPLATE, type ChatTemplate, type ChatTemplateOptions } from "./templates.js";
+export { renderChat, type ChatMessage, type RenderedPart, type RenderOptions } from "./render.js";
+export { encodeChat, encodePromptCompletion, type EncodeChatOptions, type PromptCompletion, type PromptCompletionOptions } from "./encode.js";

@@ -1,0 +1,109 @@
+/**
+ * Chat rendering and loss masks with a byte-level stand-in tokenizer: the trained tokens decode to
+ * exactly the assistant contents plus end-of-turn, whatever the template does around them.
+ */
+import { describe, expect, it } from "vitest";
+import { ChatTemplateError } from "../../src/errors.js";
+import { builtinTemplate, chatTemplate, encodeChat, encodePromptCompletion, renderChat, templateFromConfig, type ChatMessage } from "../../src/sft/index.js";
+import type { Tokenizer } from "../../src/tokenizers/types.js";
+import { byteTokenizer } from "./fake-tokenizer.js";
+
+const SPECIALS = ["<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "</s>"];
+const tok = byteTokenizer(SPECIALS, "</s>");
+
+const convo: ChatMessage[] = [
+  { role: "system", content: "You are terse." },
+  { role: "user", content: "assistant" }, // content equal to a role name must not confuse the locator
+  { role: "assistant", content: "  Hello <|im_end|> there.  " },
+  { role: "user", content: "Again?" },
+  { role: "assistant", content: "Yes." },
+];
+
+/** Decode each maximal run of trained tokens. */
+function trainedRuns(t: Tokenizer, ids: Uint32Array, mask: Uint8Array): string[] {
+  const runs: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= ids.length; i++) {
+    const on = i < ids.length && mask[i] === 1;
+    if (on && start < 0) start = i;
+    if (!on && start >= 0) {
+      runs.push(t.decode(ids.subarray(start, i)));
+      start = -1;
+    }
+  }
+  return runs;
+}
+
+describe("renderChat", () => {
+  it("splits the rendered text into scaffolding and exact message contents", () => {
+    for (const t of [builtinTemplate("chatml"), builtinTemplate("llama3")]) {
+      const { text, parts } = renderChat(t, convo);
+      expect(parts.map((p) => p.text).join("")).toBe(text);
+      const contents = parts.filter((p) => p.message >= 0);
+      expect(contents.map((p) => p.message)).toEqual([0, 1, 2, 3, 4]);
+      const trims = t.name === "llama3";
+      contents.forEach((p) => expect(p.text).toBe(trims ? convo[p.message]!.content.trim() : convo[p.message]!.content));
+    }
+  });
+
+  it("rejects templates that rewrite content", () => {
+    const upper = chatTemplate("upper", "{% for m in messages %}{{ m['content'] | upper }}{% endfor %}");
+    expect(() => renderChat(upper, [{ role: "user", content: "hi" }])).toThrow(ChatTemplateError);
+  });
+});
+
+describe("encodeChat", () => {
+  it("trains exactly the assistant contents plus end-of-turn (ChatML, Llama-3)", () => {
+    const cases = [
+      { t: builtinTemplate("chatml"), eot: "<|im_end|>", trim: false },
+      { t: builtinTemplate("llama3"), eot: "<|eot_id|>", trim: true },
+    ];
+    for (const { t, eot, trim } of cases) {
+      const { ids, lossMask } = encodeChat(tok, t, convo);
+      const want = convo.filter((m) => m.role === "assistant").map((m) => (trim ? m.content.trim() : m.content) + eot);
+      expect(trainedRuns(tok, ids, lossMask!)).toEqual(want);
+      expect(tok.decode(ids)).toBe(renderChat(t, convo).text);
+      // user text "<|im_end|>" stays text; the template's <|im_end|> is the special id
+      const eotId = tok.specialTokens.get(eot)!;
+      expect(ids.filter((x) => x === eotId).length).toBe(convo.length);
+    }
+  });
+
+  it("uses a tokenizer_config.json chat_template and detects its end-of-turn special token", () => {
+    const cfg = {
+      bos_token: { content: "<|begin_of_text|>" },
+      eos_token: "</s>",
+      chat_template: [
+        { name: "tool_use", template: "x" },
+        {
+          name: "default",
+          template:
+            "{{ bos_token }}{% for m in messages %}{{ '<|start_header_id|>' + m['role'] + '<|end_header_id|>\\n\\n' + m['content'] + '<|eot_id|>' }}{% endfor %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}",
+        },
+      ],
+    };
+    const t = templateFromConfig(cfg);
+    expect(t.endOfTurn).toBeUndefined();
+    const { ids, lossMask } = encodeChat(tok, t, convo);
+    expect(trainedRuns(tok, ids, lossMask!)).toEqual(["  Hello <|im_end|> there.  <|eot_id|>", "Yes.<|eot_id|>"]);
+    expect(tok.decode(ids.subarray(0, 1))).toBe("<|begin_of_text|>");
+    expect(() => templateFromConfig({ chat_template: [{ name: "tool_use", template: "x" }] })).toThrow(/no chat_template named "default"/);
+  });
+
+  it("can train other roles and fails loudly when nothing is trainable", () => {
+    const { ids, lossMask } = encodeChat(tok, builtinTemplate("chatml"), convo, { trainRoles: ["user"] });
+    expect(trainedRuns(tok, ids, lossMask!)).toEqual(["assistant<|im_end|>", "Again?<|im_end|>"]);
+    expect(() => encodeChat(tok, builtinTemplate("chatml"), [{ role: "user", content: "hi" }])).toThrow(/no assistant content/);
+  });
+});
+
+describe("encodePromptCompletion", () => {
+  it("trains only the completion plus EOS (plain) or plus end-of-turn (chat)", () => {
+    const pair = { prompt: "2+2?", completion: "4" };
+    const plain = encodePromptCompletion(tok, pair);
+    expect(tok.decode(plain.ids)).toBe("2+2?\n4</s>");
+    expect(trainedRuns(tok, plain.ids, plain.lossMask!)).toEqual(["4</s>"]);
+    const chat = encodePromptCompletion(tok, pair, { template: builtinTemplate("chatml") });
+    expect(trainedRuns(tok, chat.ids, chat.lossMask!)).toEqual(["4<|im_end|>"]);
+  });
+});
