@@ -5,7 +5,7 @@
  * headers, unsupported encodings) becomes an {@link InputFormatError} naming the file.
  */
 import { parquetMetadataAsync, parquetRead, parquetSchema } from "hyparquet";
-import type { FileMetaData } from "hyparquet";
+import type { FileMetaData, SchemaTree } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { InputFormatError, TokpackError } from "../src/errors.js";
 import type { ByteSource, RawRecord } from "./types.js";
@@ -70,7 +70,38 @@ export async function readParquetRows(src: ByteSource, md: FileMetaData, rowStar
   if (!rows || rows.length !== rowEnd - rowStart) {
     throw new InputFormatError(`expected ${rowEnd - rowStart} rows, the file gave ${rows?.length ?? 0}: corrupt row group`, { file: src.name, row: rowStart });
   }
+  fixEmptyRepeated(rows, md, columns);
   return rows;
+}
+
+/**
+ * hyparquet returns `null` for an empty REPEATED field nested in a struct (no LIST wrapper); the
+ * parquet spec (and duckdb, arrow) make it an empty list. Fixes those fields in place; files without
+ * such fields cost one schema walk.
+ */
+function fixEmptyRepeated(rows: RawRecord[], md: FileMetaData, columns: string[] | undefined): void {
+  const tops = parquetSchema(md).children.filter((c) => (!columns || columns.includes(c.element.name)) && hasNestedRepeated(c));
+  if (tops.length === 0) return;
+  for (const row of rows) for (const t of tops) fixValue(row, t.element.name, t);
+}
+
+function isPlainStruct(n: SchemaTree): boolean {
+  return n.children.length > 0 && n.element.repetition_type !== "REPEATED" && n.element.converted_type === undefined && n.element.logical_type === undefined;
+}
+
+function hasNestedRepeated(n: SchemaTree): boolean {
+  return isPlainStruct(n) && n.children.some((c) => c.element.repetition_type === "REPEATED" || hasNestedRepeated(c));
+}
+
+function fixValue(holder: Record<string, unknown>, key: string, n: SchemaTree): void {
+  const v = holder[key];
+  if (n.element.repetition_type === "REPEATED") {
+    if (v === null || v === undefined) holder[key] = [];
+    return;
+  }
+  if (isPlainStruct(n) && v !== null && typeof v === "object") {
+    for (const c of n.children) fixValue(v as Record<string, unknown>, c.element.name, c);
+  }
 }
 
 function wrap(err: unknown, file: string, what: string, row?: number): TokpackError {
