@@ -49,7 +49,7 @@ export interface LoaderOptions extends ShardSpec {
 /** A loader's position: small and JSON-serializable (the shuffle buffer is the only large part). */
 export interface LoaderState {
   v: 1;
-  /** Plan + options hash; resuming with other sources, seed or sharding is refused. */
+  /** Plan + options hash; resuming with other sources, seed or sharding is refused. "" = not started. */
   fingerprint: string;
   epoch: number;
   /** Index into this slot's piece list for `epoch`. */
@@ -105,7 +105,7 @@ export class Loader implements AsyncIterableIterator<Document> {
     this.fingerprint = `${this.plan.fingerprint}-${hash32(this.seed ?? 0xffffffff, this.seed === undefined ? 0 : 1, this.slot, this.slots, this.bufferSize).toString(16)}`;
     const st = o.state;
     if (st) {
-      if (st.v !== 1 || st.fingerprint !== this.fingerprint) {
+      if (st.v !== 1 || (st.fingerprint !== this.fingerprint && st.fingerprint !== "")) {
         throw new LoaderStateError(`state does not match this loader (fingerprint ${st.fingerprint} vs ${this.fingerprint}): same sources, shuffle seed, buffer size and rank/worker layout are required`);
       }
       this.epoch = st.epoch;
@@ -120,9 +120,18 @@ export class Loader implements AsyncIterableIterator<Document> {
     this.pieces = slotPieces(this.plan.pieces, this.slot, this.slots, this.epoch, this.seed);
   }
 
-  /** Next document; `done` after the last epoch. */
+  /** Next document; `done` after the last epoch. An error closes the loader's files, then propagates. */
   async next(): Promise<IteratorResult<Document>> {
     if (this.finished) return { done: true, value: undefined };
+    try {
+      return await this.step();
+    } catch (err) {
+      await this.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async step(): Promise<IteratorResult<Document>> {
     if (!this.plan) await this.init();
     for (;;) {
       if (this.bufferSize === 0) {
@@ -210,7 +219,7 @@ export class Loader implements AsyncIterableIterator<Document> {
   state(): LoaderState {
     if (!this.plan) {
       if (this.opts.state) return structuredClone(this.opts.state);
-      throw new LoaderStateError("state() before the first next(): nothing read yet, start the loader without a state");
+      return { v: 1, fingerprint: "", epoch: 0, piece: 0, pos: null, drained: false, buffer: [], rng: null, stats: { ...this.statsV } };
     }
     const c = this.cur;
     const moved = c.nextOffset >= 0 || c.nextLine >= 0 || c.nextRow >= 0;
