@@ -58,7 +58,8 @@ export function bufferSource(name: string, bytes: Uint8Array): ByteSource {
     name,
     byteLength: bytes.byteLength,
     async slice(start: number, end = bytes.byteLength): Promise<ArrayBuffer> {
-      return bytes.slice(start, end).buffer;
+      // Uint8Array.prototype.slice copies; Buffer#slice would return a view of a shared pool
+      return Uint8Array.prototype.slice.call(bytes, start, end).buffer;
     },
     async *stream(start = 0, end = bytes.byteLength): AsyncIterable<Uint8Array> {
       for (let p = start; p < end; p += SEQUENTIAL_CHUNK) yield bytes.subarray(p, Math.min(end, p + SEQUENTIAL_CHUNK));
