@@ -1,5 +1,5 @@
 /**
- * HTTP(S) byte sources over undici: `slice` is one range request, `stream` one GET that, when the
+ * HTTP(S) byte sources over undici: `slice` and `stream` are one range GET each that, when the
  * body is cut mid-way (reset, timeout, short body), continues with `Range: bytes=<received>-` so no
  * byte is lost or repeated. 5xx / 408 / 429 / network errors are retried with exponential backoff up
  * to `attempts` tries in a row without progress; other 4xx answers fail at once.
@@ -110,22 +110,14 @@ export async function httpSource(url: string, options: HttpOptions = {}): Promis
     async slice(start: number, end = size): Promise<ArrayBuffer> {
       end = Math.min(end, size);
       if (end <= start) return new ArrayBuffer(0);
-      const att = new Attempt(url, o);
-      for (;;) {
-        const res = await send(url, o, "GET", `bytes=${start}-${end - 1}`, att);
-        if (res.statusCode !== 206 && !(res.statusCode === 200 && start === 0 && end === size)) {
-          await res.body.dump().catch(() => undefined);
-          throw new HttpError(`server ignored the Range header (answered ${res.statusCode})`, { url, status: res.statusCode }, att.failures + 1);
-        }
-        try {
-          const buf = await res.body.arrayBuffer();
-          if (buf.byteLength === end - start) return buf;
-          await att.fail(new Error(`short body: ${buf.byteLength} of ${end - start} bytes`));
-        } catch (err) {
-          if (err instanceof TokpackError) throw err;
-          await att.fail(err);
-        }
+      // one range request, resumed like a stream when cut: a large column chunk is not re-fetched
+      const out = new Uint8Array(end - start);
+      let at = 0;
+      for await (const c of streamRange(url, o, start, end)) {
+        out.set(c, at);
+        at += c.byteLength;
       }
+      return out.buffer;
     },
     stream: (start = 0, end = size) => streamRange(url, o, start, Math.min(end, size)),
   };

@@ -14,7 +14,8 @@ import type { ByteSource, RawRecord } from "./types.js";
 export async function parquetFooter(src: ByteSource): Promise<FileMetaData> {
   if (src.byteLength < 12) throw new InputFormatError(`too small to be parquet (${src.byteLength} bytes)`, { file: src.name });
   try {
-    const md = await parquetMetadataAsync(src);
+    // 64 KiB covers most footers; hyparquet fetches the rest when one is larger (default: 512 KiB)
+    const md = await parquetMetadataAsync(src, { initialFetchSize: 64 * 1024 });
     parquetSchema(md); // validates the schema tree now, not at the first row group
     let total = 0n;
     for (const rg of md.row_groups) {
