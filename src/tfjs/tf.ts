@@ -7,7 +7,7 @@
  * 1. `@tensorflow/tfjs-node-gpu` (CUDA) and 2. `@tensorflow/tfjs-node` (libtensorflow on CPU) —
  *    optional peer dependencies, loaded with a dynamic `import()` only when installed. Their install
  *    scripts download libtensorflow from outside the npm registry, so they are not installed here.
- * 3. `wasm` (`@tensorflow/tfjs-backend-wasm`, SIMD + threads when available) and 4. `cpu` (plain JS).
+ * 3. `wasm` (`@tensorflow/tfjs-backend-wasm`, SIMD when available) and 4. `cpu` (plain JS, always there).
  * Both node packages register the `tensorflow` backend into the same global engine as `@tensorflow/tfjs`.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -26,7 +26,7 @@ export interface BackendOptions {
   /**
    * Backends to try, in order; the first that loads wins. `$TOKPACK_TF_BACKEND` (one name or a comma
    * list) overrides the default.
-   * @default ["node-gpu", "node", "cpu"]
+   * @default ["node-gpu", "node", "wasm", "cpu"]
    */
   prefer?: readonly BackendChoice[];
   /** Where the chosen backend is reported. Pass `null` to stay silent. @default console.error */
@@ -51,9 +51,9 @@ const PACKAGES: Record<BackendChoice, string | undefined> = {
 };
 const BACKEND_NAME: Record<BackendChoice, string> = { "node-gpu": "tensorflow", node: "tensorflow", wasm: "wasm", cpu: "cpu" };
 
-// The cpu backend beats wasm on this model's training step here (see examples/finetune.ts notes),
-// so wasm is opt-in: prefer: ["wasm"] or TOKPACK_TF_BACKEND=wasm.
-const DEFAULT_ORDER: readonly BackendChoice[] = ["node-gpu", "node", "cpu"];
+// wasm before cpu: a [512,512]×[512,64] matMul takes 5 ms on wasm (SIMD) vs 83 ms on the JS cpu
+// backend here, and a TinyLM training step is ~6× faster (640 ms vs 3760 ms, 2 busy cores).
+const DEFAULT_ORDER: readonly BackendChoice[] = ["node-gpu", "node", "wasm", "cpu"];
 
 function envOrder(): BackendChoice[] | undefined {
   const v = process.env["TOKPACK_TF_BACKEND"];
