@@ -227,9 +227,13 @@ export async function runEncode(argv: string[], out: Writable = process.stdout):
   const writer = new ChunkWriter(out);
   const input = args.positionals[0] ?? "-";
   const docs = readDocuments(field === undefined ? { input, lines } : { input, field, lines });
-  for await (const doc of docs) {
-    await writer.line(idsToJson(scratch.encode(tok, doc.text, options)));
+  try {
+    for await (const doc of docs) {
+      await writer.line(idsToJson(scratch.encode(tok, doc.text, options)));
+    }
+  } finally {
+    // On a bad line, the documents before it are still printed: the error then names the line.
+    await writer.flush();
   }
-  await writer.flush();
   return 0;
 }

@@ -25,23 +25,39 @@ round-trip check decode(encode(TEXT)) === TEXT.
 const COLORS = ["\x1b[30;46m", "\x1b[30;43m"] as const;
 const RESET = "\x1b[0m";
 
-const fatal = new TextDecoder("utf-8", { fatal: true });
-
 /**
  * Printable text of one token: its UTF-8 bytes decoded, control characters escaped (`\n`, `\t`,
- * `\xNN`); a token that is not whole UTF-8 by itself (a byte-level piece of a character) shows
- * its bytes as `\xNN`.
+ * `\xNN`); bytes that do not form a whole UTF-8 character inside the token (a byte-level piece of a
+ * character) show as `\xNN`.
  */
 export function tokenLabel(tok: Tokenizer, id: number): string {
   const bytes = tok.tokenBytes(id);
   if (bytes === undefined) return tok.idToToken(id) ?? `<unknown id ${id}>`;
-  let text: string;
-  try {
-    text = fatal.decode(bytes);
-  } catch {
-    return Array.from(bytes, (b) => `\\x${b.toString(16).padStart(2, "0")}`).join("");
+  let s = "";
+  for (let i = 0; i < bytes.length; ) {
+    const n = utf8SequenceLength(bytes, i);
+    if (n === 0) {
+      s += `\\x${bytes[i]!.toString(16).padStart(2, "0")}`;
+      i++;
+    } else {
+      s += escapeControls(Buffer.from(bytes.buffer, bytes.byteOffset + i, n).toString("utf8"));
+      i += n;
+    }
   }
-  return escapeControls(text);
+  return s;
+}
+
+/** Length of the well-formed UTF-8 sequence starting at `i`, or 0 when there is none. */
+function utf8SequenceLength(b: Uint8Array, i: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  if (n === 0 || i + n > b.length) return 0;
+  for (let k = 1; k < n; k++) if ((b[i + k]! & 0xc0) !== 0x80) return 0;
+  const c1 = b[i + 1]!;
+  // Overlong 3/4-byte forms, UTF-16 surrogates and code points above U+10FFFF are not characters.
+  if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f) || (c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return 0;
+  return n;
 }
 
 function escapeControls(s: string): string {

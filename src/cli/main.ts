@@ -44,7 +44,7 @@ function version(): string {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
-    process.stdout.write(USAGE + "\n");
+    (command === undefined ? process.stderr : process.stdout).write(USAGE + "\n");
     return command === undefined ? 2 : 0;
   }
   if (command === "-v" || command === "--version") {
