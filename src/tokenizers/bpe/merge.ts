@@ -12,7 +12,7 @@
 import { NO_MERGE, type PairTable } from "./pair-table.js";
 import { OutOfSpace } from "../hf/components.js";
 
-const HEAP_THRESHOLD = 64;
+const HEAP_THRESHOLD = 24;
 
 export class BpeMerger {
   private readonly pairs: PairTable;
@@ -56,7 +56,7 @@ export class BpeMerger {
         }
       }
       if (at < 0) break;
-      sym[at] = pairs.merged[pairs.find(sym[at]!, sym[at + 1]!)]!;
+      sym[at] = pairs.mergedAt(pairs.find(sym[at]!, sym[at + 1]!));
       for (let i = at + 1; i + 1 < n; i++) {
         sym[i] = sym[i + 1]!;
         pri[i] = pri[i + 1]!;
@@ -126,9 +126,9 @@ export class BpeMerger {
       const right = next[at]!;
       // Stale entries: the left symbol was merged away (prev = -2), or the pair changed.
       if (right < 0 || prev[at] === -2) continue;
-      const slot = pairs.find(sym[at]!, sym[right]!);
-      if (slot < 0 || pairs.priority[slot] !== p) continue;
-      sym[at] = pairs.merged[slot]!;
+      const found = pairs.find(sym[at]!, sym[right]!);
+      if (found < 0 || pairs.priorityAt(found) !== p) continue;
+      sym[at] = pairs.mergedAt(found);
       const after = next[right]!;
       next[at] = after;
       if (after >= 0) prev[after] = at;

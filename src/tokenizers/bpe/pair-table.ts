@@ -1,27 +1,21 @@
 /**
  * Open-addressing hash table from a pair of token ids (left, right) to the merge it makes:
- * its priority (lower merges first) and the id of the merged token. Flat typed arrays, no
+ * its priority (lower merges first) and the id of the merged token. One interleaved Int32Array
+ * (left, right, priority, merged per slot) so a probe touches one cache line, not four; no
  * per-entry objects, so a lookup in the merge loop allocates nothing.
  */
 export const NO_MERGE = 0xffffffff;
 
 export class PairTable {
-  private readonly left: Int32Array;
-  private readonly right: Uint32Array;
-  /** Merge priority per slot (tiktoken: the merged token's rank; HF: the merges-list index). */
-  readonly priority: Uint32Array;
-  /** Merged token id per slot. */
-  readonly merged: Uint32Array;
+  /** Slot i holds [left, right, priority, merged] at 4i; left = -1 marks an empty slot. */
+  private readonly slots: Int32Array;
   private readonly mask: number;
   private count = 0;
 
   constructor(expectedEntries: number) {
     let cap = 1024;
     while (cap < expectedEntries * 2) cap *= 2;
-    this.left = new Int32Array(cap).fill(-1);
-    this.right = new Uint32Array(cap);
-    this.priority = new Uint32Array(cap);
-    this.merged = new Uint32Array(cap);
+    this.slots = new Int32Array(cap * 4).fill(-1);
     this.mask = cap - 1;
   }
 
@@ -31,22 +25,24 @@ export class PairTable {
 
   /** Adds a merge; an existing pair keeps its lower priority (first listed wins, as in HF). */
   set(a: number, b: number, priority: number, merged: number): void {
-    if (this.count * 2 >= this.left.length) throw new Error("PairTable over capacity");
+    if (this.count * 2 >= this.mask + 1) throw new Error("PairTable over capacity");
+    const slots = this.slots;
     let slot = hashPair(a, b) & this.mask;
     for (;;) {
-      const k = this.left[slot]!;
+      const at = slot * 4;
+      const k = slots[at]!;
       if (k === -1) {
-        this.left[slot] = a;
-        this.right[slot] = b;
-        this.priority[slot] = priority;
-        this.merged[slot] = merged;
+        slots[at] = a;
+        slots[at + 1] = b;
+        slots[at + 2] = priority;
+        slots[at + 3] = merged;
         this.count++;
         return;
       }
-      if (k === a && this.right[slot] === b) {
-        if (priority < this.priority[slot]!) {
-          this.priority[slot] = priority;
-          this.merged[slot] = merged;
+      if (k === a && slots[at + 1] === b) {
+        if (priority >>> 0 < slots[at + 2]! >>> 0) {
+          slots[at + 2] = priority;
+          slots[at + 3] = merged;
         }
         return;
       }
@@ -54,22 +50,31 @@ export class PairTable {
     }
   }
 
-  /** Slot of the pair, or -1 when the pair does not merge. */
+  /** Index into the slot array of the pair (use with `priorityAt` / `mergedAt`), or -1. */
   find(a: number, b: number): number {
-    const left = this.left;
+    const slots = this.slots;
     let slot = hashPair(a, b) & this.mask;
     for (;;) {
-      const k = left[slot]!;
-      if (k === a && this.right[slot] === b) return slot;
+      const at = slot * 4;
+      const k = slots[at]!;
+      if (k === a && slots[at + 1] === b) return at;
       if (k === -1) return -1;
       slot = (slot + 1) & this.mask;
     }
   }
 
+  priorityAt(found: number): number {
+    return this.slots[found + 2]! >>> 0;
+  }
+
+  mergedAt(found: number): number {
+    return this.slots[found + 3]! >>> 0;
+  }
+
   /** Priority of merging (a, b), or NO_MERGE. */
   priorityOf(a: number, b: number): number {
-    const slot = this.find(a, b);
-    return slot < 0 ? NO_MERGE : this.priority[slot]!;
+    const found = this.find(a, b);
+    return found < 0 ? NO_MERGE : this.slots[found + 2]! >>> 0;
   }
 }
 

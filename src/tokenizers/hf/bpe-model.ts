@@ -1,0 +1,154 @@
+/**
+ * HF `BPE` model, in two modes:
+ * - byte-level (a ByteLevel pre-tokenizer is present: GPT-2, Llama-3, Qwen): the vocab's
+ *   byte→unicode strings are mapped back to bytes and pieces are merged over raw UTF-8, sharing
+ *   tiktoken's encoder (`ignore_merges` = whole-piece lookup first).
+ * - char-level (SentencePiece-style, Llama-2): initial symbols are code points, missing ones
+ *   become `<0xXX>` byte tokens (`byte_fallback`) or `unk` (consecutive unks fused with `fuse_unk`).
+ * Merge priority is the merges-list index, as in `tokenizers`.
+ */
+import { VocabFormatError } from "../../errors.js";
+import { ByteBpeEncoder } from "../bpe/byte-encoder.js";
+import { ByteVocab } from "../bpe/byte-vocab.js";
+import { BpeMerger } from "../bpe/merge.js";
+import { PairTable } from "../bpe/pair-table.js";
+import { OutOfSpace, type Model } from "./components.js";
+import { unicodeToByte } from "./byte-level.js";
+
+export interface BpeJson {
+  type: "BPE";
+  vocab: Record<string, number>;
+  merges: Array<string | [string, string]>;
+  unk_token?: string | null;
+  continuing_subword_prefix?: string | null;
+  end_of_word_suffix?: string | null;
+  fuse_unk?: boolean;
+  byte_fallback?: boolean;
+  ignore_merges?: boolean;
+  dropout?: number | null;
+}
+
+const CACHE_LIMIT = 1 << 15;
+
+function splitMerge(m: string | [string, string], i: number, file: string): [string, string] {
+  if (Array.isArray(m)) return m;
+  const sp = m.indexOf(" ", 1);
+  if (sp < 0) throw new VocabFormatError(`merge ${i} is not "left right": ${JSON.stringify(m)}`, { file, field: "model.merges" });
+  return [m.slice(0, sp), m.slice(sp + 1)];
+}
+
+/** Builds the pair table from the merges list; priority = list index. */
+function pairsFromMerges(json: BpeJson, file: string): PairTable {
+  const table = new PairTable(json.merges.length);
+  const prefixLen = json.continuing_subword_prefix?.length ?? 0;
+  for (let i = 0; i < json.merges.length; i++) {
+    const [a, b] = splitMerge(json.merges[i]!, i, file);
+    const ia = json.vocab[a];
+    const ib = json.vocab[b];
+    const merged = json.vocab[a + b.slice(prefixLen)];
+    if (ia === undefined || ib === undefined || merged === undefined) {
+      throw new VocabFormatError(`merge ${i} ("${a} ${b}") refers to a token missing from the vocab`, {
+        file,
+        field: "model.merges",
+      });
+    }
+    table.set(ia, ib, i, merged);
+  }
+  return table;
+}
+
+export function createBpeModel(json: BpeJson, byteLevel: boolean, file: string): Model {
+  if (json.dropout !== undefined && json.dropout !== null && json.dropout > 0) {
+    throw new VocabFormatError("BPE dropout is not supported (encoding would not be deterministic)", { file });
+  }
+  const idToToken: string[] = [];
+  for (const [tok, id] of Object.entries(json.vocab)) idToToken[id] = tok;
+  const pairs = pairsFromMerges(json, file);
+  const unkId = json.unk_token == null ? undefined : json.vocab[json.unk_token];
+  const base = {
+    vocabSize: idToToken.length,
+    unkId,
+    tokenToId: (t: string) => json.vocab[t],
+    idToToken: (id: number) => idToToken[id],
+  };
+  if (byteLevel) {
+    const tokens: Array<Uint8Array | undefined> = idToToken.map((t) => (t === undefined ? undefined : unicodeToByte(t)));
+    const encoder = new ByteBpeEncoder(new ByteVocab(tokens), pairs, json.ignore_merges === true);
+    return { ...base, encodePiece: (piece, out, pos) => encoder.encode(piece, 0, piece.length, out, pos) };
+  }
+  return { ...base, encodePiece: charLevelEncoder(json, pairs, unkId, file) };
+}
+
+function charLevelEncoder(json: BpeJson, pairs: PairTable, unkId: number | undefined, file: string): Model["encodePiece"] {
+  const vocab = new Map(Object.entries(json.vocab));
+  const byteFallback = json.byte_fallback === true;
+  const fuseUnk = json.fuse_unk === true;
+  const prefix = json.continuing_subword_prefix ?? "";
+  const suffix = json.end_of_word_suffix ?? "";
+  const byteTokens = new Int32Array(256).fill(-1);
+  if (byteFallback) {
+    for (let b = 0; b < 256; b++) {
+      const id = vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+      if (id !== undefined) byteTokens[b] = id;
+    }
+  }
+  if (json.unk_token != null && unkId === undefined) {
+    throw new VocabFormatError(`unk_token "${json.unk_token}" is not in the vocab`, { file, field: "model.unk_token" });
+  }
+  const merger = new BpeMerger(pairs);
+  const cache = new Map<string, Uint32Array>();
+  const utf8 = new Uint8Array(4);
+  let scratch = new Uint32Array(256);
+
+  const encodePiece = (piece: string, out: Uint32Array, pos: number): number => {
+    const hit = cache.get(piece);
+    if (hit !== undefined) {
+      if (pos + hit.length > out.length) throw new OutOfSpace();
+      out.set(hit, pos);
+      return pos + hit.length;
+    }
+    const sym = merger.symbols(piece.length * 4);
+    let n = 0;
+    let lastWasUnk = false;
+    let i = 0;
+    while (i < piece.length) {
+      const cp = piece.codePointAt(i)!;
+      const w = cp > 0xffff ? 2 : 1;
+      const last = i + w >= piece.length;
+      let key = piece.slice(i, i + w);
+      if (i > 0 && prefix) key = prefix + key;
+      if (last && suffix) key += suffix;
+      i += w;
+      const id = vocab.get(key);
+      if (id !== undefined) {
+        sym[n++] = id;
+        lastWasUnk = false;
+        continue;
+      }
+      if (byteFallback) {
+        const nb = Buffer.from(String.fromCodePoint(cp)).copy(utf8);
+        let ok = true;
+        for (let k = 0; k < nb; k++) if (byteTokens[utf8[k]!] === -1) ok = false;
+        if (ok) {
+          for (let k = 0; k < nb; k++) sym[n++] = byteTokens[utf8[k]!]!;
+          lastWasUnk = false;
+          continue;
+        }
+      }
+      if (unkId === undefined) continue; // HF drops characters it cannot represent when there is no unk.
+      if (fuseUnk && lastWasUnk) continue;
+      sym[n++] = unkId;
+      lastWasUnk = true;
+    }
+    if (scratch.length < n) scratch = new Uint32Array(n * 2);
+    const count = merger.merge(n, scratch, 0);
+    if (pos + count > out.length) throw new OutOfSpace();
+    out.set(scratch.subarray(0, count), pos);
+    if (piece.length < 256) {
+      if (cache.size >= CACHE_LIMIT) cache.clear();
+      cache.set(piece, scratch.slice(0, count));
+    }
+    return pos + count;
+  };
+  return encodePiece;
+}

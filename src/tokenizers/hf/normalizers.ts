@@ -1,0 +1,77 @@
+/** HF normalizers: `Sequence`, `Prepend`, `Replace`, `NFC`/`NFD`/`NFKC`/`NFKD`, `Lowercase`, `Strip`, `StripAccents`, `BertNormalizer`. */
+import { VocabFormatError } from "../../errors.js";
+import { createBertNormalizer } from "./bert.js";
+import type { Normalizer } from "./components.js";
+import { patternOf, type HfPattern } from "./patterns.js";
+
+interface NormalizerJson {
+  type: string;
+  normalizers?: NormalizerJson[];
+  prepend?: string;
+  pattern?: HfPattern;
+  content?: string;
+  left?: boolean;
+  right?: boolean;
+  [k: string]: unknown;
+}
+
+/** Rust's `char::to_lowercase` per code point: like JS but without the final-sigma rule. */
+export function rustLowercase(text: string): string {
+  const lower = text.toLowerCase();
+  if (!lower.includes("\u03c2")) return lower;
+  let out = "";
+  for (const ch of text) out += ch.toLowerCase();
+  return out;
+}
+
+/** Drops combining marks (Mn), as HF `StripAccents` does on NFD text. */
+export function stripAccents(text: string): string {
+  return text.replace(/\p{Mn}/gu, "");
+}
+
+/** Builds the normalizer a tokenizer.json describes; `file` names the source in errors. */
+export function createNormalizer(json: NormalizerJson | null | undefined, file: string): Normalizer | undefined {
+  if (json === null || json === undefined) return undefined;
+  switch (json.type) {
+    case "Sequence": {
+      const parts = (json.normalizers ?? []).map((n) => createNormalizer(n, file)).filter((n) => n !== undefined);
+      return { normalize: (t: string): string => parts.reduce<string>((acc, n) => n.normalize(acc), t) };
+    }
+    case "Prepend": {
+      const prefix = json.prepend ?? "";
+      // HF prepends only to non-empty strings.
+      return { normalize: (t) => (t.length > 0 ? prefix + t : t) };
+    }
+    case "Replace": {
+      const re = patternOf(json.pattern, file);
+      const content = json.content ?? "";
+      return { normalize: (t) => t.replace(re, () => content) };
+    }
+    case "NFC":
+    case "NFD":
+    case "NFKC":
+    case "NFKD": {
+      const form = json.type;
+      return { normalize: (t) => t.normalize(form) };
+    }
+    case "Lowercase":
+      return { normalize: rustLowercase };
+    case "Strip": {
+      const left = json.left !== false;
+      const right = json.right !== false;
+      return {
+        normalize: (t) => {
+          if (left) t = t.replace(/^\s+/u, "");
+          if (right) t = t.replace(/\s+$/u, "");
+          return t;
+        },
+      };
+    }
+    case "StripAccents":
+      return { normalize: stripAccents };
+    case "BertNormalizer":
+      return createBertNormalizer(json as Parameters<typeof createBertNormalizer>[0]);
+    default:
+      throw new VocabFormatError(`unsupported normalizer type "${json.type}"`, { file, field: "normalizer" });
+  }
+}

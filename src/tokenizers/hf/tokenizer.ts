@@ -1,0 +1,222 @@
+/**
+ * A HuggingFace `tokenizer.json`, run in `tokenizers`' order:
+ *   1. split the raw text on added tokens (`normalized: false`),
+ *   2. normalize each remaining segment, then split it on `normalized: true` added tokens,
+ *   3. pre-tokenize into pieces, 4. model → ids, written straight into the caller's buffer,
+ *   5. post-processor specials around the sequence (when `addSpecialTokens`).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { VocabFormatError } from "../../errors.js";
+import { BaseTokenizer } from "../base.js";
+import type { EncodeOptions, SpecialTokenIds } from "../types.js";
+import { wellFormed } from "../utf8.js";
+import { AddedTokenMatcher, type AddedTokenJson, type Segment } from "./added-tokens.js";
+import { unicodeToByte } from "./byte-level.js";
+import { createBpeModel, type BpeJson } from "./bpe-model.js";
+import { ensureSpace, type Decoder, type Model, type Normalizer } from "./components.js";
+import { createDecoder } from "./decoders.js";
+import { createNormalizer } from "./normalizers.js";
+import { createPostProcessor, type Affixes } from "./post-processors.js";
+import { createPreTokenizer, type BuiltPreTokenizer } from "./pre-tokenizers.js";
+import { createWordPieceModel, type WordPieceJson } from "./wordpiece.js";
+
+interface TokenizerJson {
+  added_tokens?: AddedTokenJson[];
+  normalizer?: Parameters<typeof createNormalizer>[0];
+  pre_tokenizer?: Parameters<typeof createPreTokenizer>[0];
+  post_processor?: Parameters<typeof createPostProcessor>[0];
+  decoder?: Parameters<typeof createDecoder>[0];
+  model?: { type?: string };
+}
+
+/** Normalizers after which decode(encode(s)) can differ from s. */
+const LOSSY_NORMALIZERS = /"type":"(Lowercase|NFKC|NFKD|StripAccents|Strip|BertNormalizer|Replace)"/;
+
+export class HfTokenizer extends BaseTokenizer {
+  readonly name: string;
+  readonly vocabSize: number;
+  readonly special: SpecialTokenIds;
+  readonly specialTokens: ReadonlyMap<string, number>;
+  readonly lossless: boolean;
+  private readonly model: Model;
+  private readonly normalizer: Normalizer | undefined;
+  private readonly preTokenizer: BuiltPreTokenizer | undefined;
+  private readonly decoder: Decoder | undefined;
+  private readonly affixes: Affixes;
+  private readonly rawAdded: AddedTokenMatcher;
+  private readonly normalizedAdded: AddedTokenMatcher;
+  private readonly addedById = new Map<number, string>();
+  private readonly addedByContent = new Map<string, number>();
+  private readonly byteLevel: boolean;
+  private readonly segments: Segment[] = [];
+
+  /** @param file where the JSON came from, named in every error. */
+  constructor(name: string, raw: unknown, file: string) {
+    super();
+    this.name = name;
+    if (typeof raw !== "object" || raw === null || !("model" in raw)) {
+      throw new VocabFormatError('not a HuggingFace tokenizer.json (no "model" field)', { file });
+    }
+    const json = raw as TokenizerJson;
+    this.normalizer = createNormalizer(json.normalizer, file);
+    this.preTokenizer = createPreTokenizer(json.pre_tokenizer, file);
+    this.byteLevel = this.preTokenizer?.byteLevel === true || (json.decoder as { type?: string } | null)?.type === "ByteLevel";
+    this.model = createModel(json.model, this.byteLevel, file);
+    this.decoder = createDecoder(json.decoder, file);
+    this.affixes = createPostProcessor(json.post_processor, file);
+    const added = json.added_tokens ?? [];
+    this.rawAdded = new AddedTokenMatcher(added.filter((t) => t.normalized !== true));
+    this.normalizedAdded = new AddedTokenMatcher(added.filter((t) => t.normalized === true));
+    const specials = new Map<string, number>();
+    let maxId = this.model.vocabSize - 1;
+    for (const t of added) {
+      this.addedById.set(t.id, t.content);
+      this.addedByContent.set(t.content, t.id);
+      if (t.special === true) specials.set(t.content, t.id);
+      maxId = Math.max(maxId, t.id);
+    }
+    this.specialTokens = specials;
+    this.vocabSize = maxId + 1;
+    this.special = this.findSpecialIds(file);
+    const modelType = json.model?.type;
+    this.lossless =
+      modelType === "BPE" &&
+      (this.byteLevel || (json.model as BpeJson).byte_fallback === true) &&
+      !LOSSY_NORMALIZERS.test(JSON.stringify(json.normalizer ?? null));
+  }
+
+  protected encodeCore(text: string, out: Uint32Array, pos: number, options: EncodeOptions | undefined): number {
+    text = wellFormed(text);
+    const addSpecial = options?.addSpecialTokens !== false;
+    if (addSpecial) {
+      ensureSpace(out, pos, this.affixes.prefix.length);
+      out.set(this.affixes.prefix, pos);
+      pos += this.affixes.prefix.length;
+    }
+    const raw = this.segments;
+    raw.length = 0;
+    this.rawAdded.split(text, raw);
+    const nested: Segment[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      const seg = raw[i]!;
+      if (typeof seg === "number") {
+        ensureSpace(out, pos, 1);
+        out[pos++] = seg;
+        continue;
+      }
+      const normalized = this.normalizer ? this.normalizer.normalize(seg) : seg;
+      if (this.normalizedAdded.empty) {
+        pos = this.encodeSegment(normalized, out, pos);
+        continue;
+      }
+      nested.length = 0;
+      this.normalizedAdded.split(normalized, nested);
+      for (const sub of nested) {
+        if (typeof sub === "number") {
+          ensureSpace(out, pos, 1);
+          out[pos++] = sub;
+        } else pos = this.encodeSegment(sub, out, pos);
+      }
+    }
+    if (addSpecial) {
+      ensureSpace(out, pos, this.affixes.suffix.length);
+      out.set(this.affixes.suffix, pos);
+      pos += this.affixes.suffix.length;
+    }
+    return pos;
+  }
+
+  private encodeSegment(text: string, out: Uint32Array, pos: number): number {
+    if (text.length === 0) return pos;
+    const model = this.model;
+    if (this.preTokenizer === undefined) return model.encodePiece(text, out, pos);
+    const pieces = this.preTokenizer.split([text]);
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i]!;
+      if (piece.length > 0) pos = model.encodePiece(piece, out, pos);
+    }
+    return pos;
+  }
+
+  override decode(ids: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string {
+    const skip = options?.skipSpecialTokens === true;
+    const tokens: string[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (skip && this.isSpecial(id)) continue;
+      const t = this.idToToken(id);
+      if (t !== undefined) tokens.push(t);
+    }
+    return this.decoder ? this.decoder.decodeChain(tokens).join("") : tokens.join(" ");
+  }
+
+  tokenBytes(id: number): Uint8Array | undefined {
+    const token = this.idToToken(id);
+    if (token === undefined) return undefined;
+    if (this.byteLevel && !this.addedById.has(id)) return unicodeToByte(token) ?? Buffer.from(token, "utf8");
+    const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(token);
+    if (byte) return Uint8Array.of(parseInt(byte[1]!, 16));
+    return Buffer.from(this.decoder ? this.decoder.decodeChain([" " + token]).join("").slice(1) : token, "utf8");
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.addedById.get(id) ?? this.model.idToToken(id);
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.addedByContent.get(token) ?? this.model.tokenToId(token);
+  }
+
+  /** bos/eos/pad from a tokenizer_config.json beside the file, else from well-known token names. */
+  private findSpecialIds(file: string): SpecialTokenIds {
+    const config = readConfig(file);
+    const pick = (key: string, names: string[]): number | undefined => {
+      const fromConfig = config[key];
+      const name = typeof fromConfig === "string" ? fromConfig : (fromConfig as { content?: string } | undefined)?.content;
+      if (name !== undefined) {
+        const id = this.tokenToId(name);
+        if (id !== undefined) return id;
+      }
+      for (const n of names) {
+        const id = this.tokenToId(n);
+        if (id !== undefined) return id;
+      }
+      return undefined;
+    };
+    return {
+      bos: pick("bos_token", ["<s>", "<|begin_of_text|>", "<bos>", "[CLS]"]),
+      eos: pick("eos_token", ["</s>", "<|end_of_text|>", "<|endoftext|>", "<eos>", "[SEP]"]),
+      pad: pick("pad_token", ["<pad>", "[PAD]", "<|pad|>"]),
+      unk: this.model.unkId,
+    };
+  }
+}
+
+function readConfig(file: string): Record<string, unknown> {
+  const path = join(dirname(file), "tokenizer_config.json");
+  if (!existsSync(path)) return {};
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+function createModel(model: { type?: string } | undefined, byteLevel: boolean, file: string): Model {
+  switch (model?.type) {
+    case "BPE":
+      return createBpeModel(model as BpeJson, byteLevel, file);
+    case "WordPiece":
+      return createWordPieceModel(model as WordPieceJson, file);
+    case undefined:
+      // Older files omit "type" for BPE.
+      if (model && "merges" in model) return createBpeModel(model as BpeJson, byteLevel, file);
+      throw new VocabFormatError('model has no "type"', { file, field: "model" });
+    default:
+      throw new VocabFormatError(`unsupported model type "${model?.type}" (supported: BPE, WordPiece)`, {
+        file,
+        field: "model.type",
+      });
+  }
+}
