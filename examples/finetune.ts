@@ -3,9 +3,10 @@
  * → a small causal transformer ({@link TinyLM}) trained with Adam, printing loss and tokens/s.
  *
  * Run after `npm run build`: `node dist/examples/finetune.js [steps]`, or call {@link runFinetune}
- * (the CLI's demo does). Data defaults to `../shared/data/jsonl/gsm8k/train.jsonl`.
+ * (the CLI's demo does). Data defaults to `../shared/data/jsonl/gsm8k/train.jsonl`, else the bundled
+ * `examples/data/*.jsonl`.
  */
-import { createReadStream, existsSync } from "node:fs";
+import { createReadStream, existsSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -26,13 +27,13 @@ export interface FinetuneOptions {
   steps?: number;
   /** Row length. @default 128 */
   seqLen?: number;
-  /** Rows per batch. @default 8 */
+  /** Rows per batch. @default 4 */
   batchSize?: number;
   /** Packing algorithm. @default "bfd" */
   algorithm?: PackAlgorithm;
   /** Adam learning rate. @default 0.003 */
   learningRate?: number;
-  /** Compact vocabulary size of the model (see tiny-lm.ts). @default 2048 */
+  /** Compact vocabulary size of the model (see tiny-lm.ts). @default 1024 */
   maxVocab?: number;
   /** Model width / blocks. @default 64 / 2 */
   dim?: number;
@@ -55,18 +56,18 @@ export interface FinetuneResult {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The default data file: $TOKPACK_SHARED or ../shared beside the project (from src or dist). */
+/** The default data file: gsm8k under $TOKPACK_SHARED or ../shared, else the first bundled examples/data/*.jsonl. */
 export function defaultDataPath(): string {
-  const candidates = [
-    process.env["TOKPACK_SHARED"],
-    resolve(here, "..", "..", "shared"),
-    resolve(here, "..", "..", "..", "shared"),
-  ].filter((p): p is string => p !== undefined);
-  for (const root of candidates) {
-    const p = join(root, "data", "jsonl", "gsm8k", "train.jsonl");
-    if (existsSync(p)) return p;
+  const roots = [process.env["TOKPACK_SHARED"], resolve(here, "..", "..", "shared"), resolve(here, "..", "..", "..", "shared")];
+  const candidates = roots.filter((p): p is string => p !== undefined).map((root) => join(root, "data", "jsonl", "gsm8k", "train.jsonl"));
+  for (const p of candidates) if (existsSync(p)) return p;
+  // bundled data: examples/data beside this file (ts) or two levels up from dist/examples (js)
+  for (const dir of [join(here, "data"), resolve(here, "..", "..", "examples", "data")]) {
+    if (!existsSync(dir)) continue;
+    const first = readdirSync(dir).filter((f) => f.endsWith(".jsonl")).sort()[0];
+    if (first !== undefined) return join(dir, first);
   }
-  throw new Error(`finetune example: no data file given and gsm8k not found under ${candidates.join(" or ")}; pass { data: "file.jsonl" }`);
+  throw new Error(`finetune example: no data file given, none of ${candidates.join(", ")} exists and examples/data has no .jsonl; pass { data: "file.jsonl" }`);
 }
 
 /** First `max` documents of a JSONL file as plain text. */
@@ -88,7 +89,7 @@ export async function readTexts(file: string, max: number): Promise<string[]> {
 export async function runFinetune(options: FinetuneOptions = {}): Promise<FinetuneResult> {
   const log = options.log ?? ((l: string) => console.log(l));
   const seqLen = options.seqLen ?? 128;
-  const batchSize = options.batchSize ?? 8;
+  const batchSize = options.batchSize ?? 4;
   const steps = options.steps ?? 30;
   const { backend } = await initBackend(options.backend ? { prefer: options.backend } : {});
   const spec = options.tokenizer ?? "gpt2";
@@ -105,7 +106,7 @@ export async function runFinetune(options: FinetuneOptions = {}): Promise<Finetu
     return { ids: withEos };
   });
   log(`finetune: ${docs.length} documents from ${file}, tokenizer ${tokenizer.name}, backend ${backend}`);
-  const map = buildVocabMap(docs.map((d) => d.ids), tokenizer.vocabSize, options.maxVocab ?? 2048);
+  const map = buildVocabMap(docs.map((d) => d.ids), tokenizer.vocabSize, options.maxVocab ?? 1024);
   const model = new TinyLM({ vocab: map.vocab, maxLen: seqLen, dim: options.dim ?? 64, layers: options.layers ?? 2 });
   model.setVocabTable(map.table);
   const packed = packDocumentsSync(docs, { seqLen, batchSize, algorithm: options.algorithm ?? "bfd", windowSize: 512 });

@@ -103,7 +103,7 @@ export class TinyLM {
 
   private compact(ids: Tensor2D): Tensor2D {
     if (this.vocabTable === undefined) return ids;
-    const safe = tf.maximum(ids, 0); // -100 labels are masked out by the caller
+    const safe = tf.maximum(ids, tf.scalar(0, "int32")); // -100 labels are masked out by the caller
     return tf.gather(this.vocabTable, safe) as Tensor2D;
   }
 
