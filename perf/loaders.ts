@@ -1,0 +1,122 @@
+/**
+ * Loader throughput benchmark (`npm run bench:loaders [-- --rows N] [-- --keep DIR]`).
+ *
+ * Writes the inputs with duckdb: N rows (default 200k) of 200–3000-character text windows (cut from
+ * ../shared/data/text/en.jsonl when present, else hex noise), as parquet with snappy / zstd / gzip /
+ * uncompressed codecs at 10k-row and duckdb-default row groups, and as .jsonl / .jsonl.gz /
+ * .jsonl.zst. Each file is then read
+ *   - by tokpack's loader in a fresh child process (so its peak RSS is the loader's own), and
+ *   - by duckdb in this process (`sum(length(text))`, all cores),
+ * and one line per file reports documents/s, text MB/s (characters, both sides counted the same way),
+ * the ratio to duckdb, and the child's peak RSS. Targets (issue 4): ≥ 80% of duckdb's MB/s, and
+ * peak RSS ≤ 256 MB for 10k-row-group parquet and for jsonl. Speed is never asserted in tests.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createLoader } from "../loaders/index.js";
+
+interface ChildResult {
+  docs: number;
+  chars: number;
+  secs: number;
+  maxRssMB: number;
+}
+
+/**
+ * Peak RSS of this process in MB. Linux's VmHWM belongs to the current address space; getrusage's
+ * maxRSS would also count the parent's peak (it survives fork + exec), which here includes duckdb.
+ */
+function peakRssMB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux: fall through
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Child mode: read one file with the loader, print a ChildResult as JSON. */
+async function child(path: string): Promise<void> {
+  const t0 = performance.now();
+  let docs = 0;
+  let chars = 0;
+  for await (const d of createLoader({ sources: path, document: { field: "text" } })) {
+    docs++;
+    chars += d.text!.length;
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const r: ChildResult = { docs, chars, secs, maxRssMB: peakRssMB() };
+  process.stdout.write(JSON.stringify(r) + "\n");
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+async function main(): Promise<void> {
+  const only = arg("child");
+  if (only) return child(only);
+  const rows = Number(arg("rows") ?? 200_000);
+  const keep = arg("keep");
+  const dir = keep ?? mkdtempSync(join(tmpdir(), "tokpack-bench-loaders-"));
+  mkdirSync(dir, { recursive: true });
+  // imported here, not at the top: the child processes that measure RSS must not load duckdb
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const inst = await DuckDBInstance.create(":memory:");
+  const db = await inst.connect();
+  const threads = (await db.runAndReadAll("SELECT current_setting('threads') AS t")).getRowObjectsJS()[0]!["t"];
+  const candidates = [
+    process.env["TOKPACK_SHARED"] ? join(process.env["TOKPACK_SHARED"], "data/text/en.jsonl") : "",
+    join(process.cwd(), "..", "shared", "data/text/en.jsonl"),
+    fileURLToPath(new URL("../../../shared/data/text/en.jsonl", import.meta.url)),
+  ];
+  const corpus = candidates.find((c) => c !== "" && existsSync(c)) ?? "";
+  const source = existsSync(corpus)
+    ? `SELECT substr(c.t, 1 + CAST(hash(i) % (length(c.t) - 3100) AS BIGINT), 200 + CAST(hash(i * 31 + 7) % 2801 AS BIGINT)) AS text
+         FROM range(${rows}) r(i), (SELECT string_agg(text, ' ') AS t FROM read_json(${q(corpus)})) c`
+    : `SELECT substr(repeat(md5(i::VARCHAR) || md5((i * 7)::VARCHAR) || ' ', 100), 1, 200 + CAST(hash(i) % 2801 AS BIGINT)) AS text FROM range(${rows}) r(i)`;
+  console.log(`tokpack loader benchmark: ${rows} rows, text from ${existsSync(corpus) ? "en.jsonl windows" : "hex noise"}, duckdb threads=${String(threads)}, node ${process.version}`);
+  await db.run(`CREATE TABLE docs AS ${source}`);
+  const files: string[] = [];
+  for (const codec of ["snappy", "zstd", "gzip", "uncompressed"]) {
+    for (const [label, rg] of [["10k", "ROW_GROUP_SIZE 10000, "], ["default", ""]] as const) {
+      const f = join(dir, `docs-${codec}-${label}.parquet`);
+      if (!existsSync(f)) await db.run(`COPY docs TO ${q(f)} (FORMAT parquet, ${rg}COMPRESSION ${codec})`);
+      files.push(f);
+    }
+  }
+  for (const [ext, comp] of [["jsonl", "none"], ["jsonl.gz", "gzip"], ["jsonl.zst", "zstd"]] as const) {
+    const f = join(dir, `docs.${ext}`);
+    if (!existsSync(f)) await db.run(`COPY docs TO ${q(f)} (FORMAT json, COMPRESSION ${comp})`);
+    files.push(f);
+  }
+  const self = fileURLToPath(import.meta.url);
+  console.log("file                              size MB   docs/s   tokpack MB/s   duckdb MB/s   ratio   peak RSS MB");
+  for (const f of files) {
+    const reader = f.endsWith(".parquet") ? "read_parquet" : "read_json";
+    const d0 = performance.now();
+    const ref = (await db.runAndReadAll(`SELECT count(*) AS n, sum(length(text)) AS c FROM ${reader}(${q(f)})`)).getRowObjectsJS()[0]!;
+    const dSecs = (performance.now() - d0) / 1000;
+    const out = execFileSync(process.execPath, [self, "--child", f], { encoding: "utf8", maxBuffer: 1 << 20 });
+    const r = JSON.parse(out.trim().split("\n").pop()!) as ChildResult;
+    if (r.docs !== Number(ref["n"]) || r.chars !== Number(ref["c"])) {
+      throw new Error(`${f}: tokpack read ${r.docs} docs / ${r.chars} chars, duckdb ${String(ref["n"])} / ${String(ref["c"])}`);
+    }
+    const ours = r.chars / 1e6 / r.secs;
+    const theirs = Number(ref["c"]) / 1e6 / dSecs;
+    const name = f.slice(dir.length + 1).padEnd(32);
+    console.log(
+      `${name}  ${(statSync(f).size / 1e6).toFixed(1).padStart(7)}  ${Math.round(r.docs / r.secs).toString().padStart(7)}  ${ours.toFixed(1).padStart(13)}  ${theirs.toFixed(1).padStart(12)}  ${(ours / theirs).toFixed(2).padStart(6)}  ${r.maxRssMB.toFixed(0).padStart(12)}`,
+    );
+  }
+  if (!keep) rmSync(dir, { recursive: true, force: true });
+}
+
+await main();
