@@ -15,6 +15,8 @@ Commands:
            print one JSON array of token ids per JSONL document (or text line)
   inspect  --tokenizer SPEC [--no-special] [--table] TEXT|-
            show token boundaries, ids, count and the decode round-trip check
+  cat      SOURCE... [--field F | --template T] [--limit N] ...
+           print the documents a loader reads (tokpack cat --help for all options)
   demo     [FILE.jsonl ...]
            encode the bundled examples/data/*.jsonl with cl100k_base and print a summary
 
@@ -32,6 +34,7 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   encode: async () => (await import("./encode.js")).runEncode,
   inspect: async () => (await import("./inspect.js")).runInspect,
+  cat: async () => (await import("./cat.js")).runCat,
   demo: async () => (await import("./demo.js")).runDemo,
 };
 

@@ -52,7 +52,7 @@ describe("help, version, demo", () => {
   it("--help lists the commands; encode --help its options", async () => {
     const top = await runCli(["--help"]);
     expect(top.code).toBe(0);
-    for (const c of ["encode", "inspect", "demo"]) expect(top.stdout).toContain(c);
+    for (const c of ["encode", "inspect", "cat", "demo"]) expect(top.stdout).toContain(c);
     const enc = await runCli(["encode", "--help"]);
     expect(enc.code).toBe(0);
     expect(enc.stdout).toContain("--no-special");
