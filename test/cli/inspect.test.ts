@@ -1,8 +1,16 @@
 /** `tokpack inspect`, `--help`, `--version` and `demo` on the built binary. */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { json, root, runCli, tiktokenOrdinary } from "./helpers.js";
+import { loadTokenizer } from "../../src/tokenizers/load.js";
+import { lenmlTokenizerJson, root, runCli, tiktokenOrdinary } from "./helpers.js";
+
+/** bert-base-uncased needs the WordPiece model (lead's work in progress): probe instead of failing. */
+const bertReady = await loadTokenizer("bert-base-uncased").then(
+  () => true,
+  () => false,
+);
 
 describe("inspect", () => {
   it("shows bracketed boundaries when not a TTY, the ids, the count and the round-trip", async () => {
@@ -31,10 +39,21 @@ describe("inspect", () => {
     const ref = await tiktokenOrdinary("o200k_base");
     const r = await runCli(["inspect", "-t", "o200k_base", "-"], "from stdin");
     expect(r.stdout).toContain(`ids: [${Array.from(ref("from stdin")).join(", ")}]`);
-    expect(json(ref("from stdin"))).toMatch(/^\[/);
   });
 
-  it("a lossy tokenizer (bert-base-uncased lowercases and strips accents) reports the difference", async () => {
+  it("a lossy tokenizer (a Lowercase normalizer) reports the difference and the decoded text", async () => {
+    const tj = JSON.parse(readFileSync(lenmlTokenizerJson("llama3"), "utf8")) as Record<string, unknown>;
+    tj["normalizer"] = { type: "Lowercase" };
+    const file = join(mkdtempSync(join(tmpdir(), "tokpack-cli-")), "lower.tokenizer.json");
+    writeFileSync(file, JSON.stringify(tj));
+    const r = await runCli(["inspect", "-t", file, "Hello World"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("tokens: [hello][ world]");
+    expect(r.stdout).toContain("round-trip: differs (lossy tokenizer)");
+    expect(r.stdout).toContain('decoded: "hello world"');
+  });
+
+  it.skipIf(!bertReady)("bert-base-uncased (lowercases, strips accents) is reported lossy", async () => {
     const r = await runCli(["inspect", "-t", "bert-base-uncased", "Héllo World"]);
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain("round-trip: differs (lossy tokenizer)");
