@@ -10,7 +10,7 @@
 import { VocabFormatError } from "../errors.js";
 
 /** Unicode White_Space, the definition Rust's regex and Oniguruma use for `\s`. */
-const WHITE_SPACE = "\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+export const WHITE_SPACE = "\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 
 /** Letters whose simple case folding reaches beyond ASCII. */
 const EXTRA_FOLDS: Record<string, string> = { s: "\u017f", k: "\u212a" };

@@ -24,9 +24,9 @@ export function rustLowercase(text: string): string {
   return out;
 }
 
-/** Drops combining marks (Mn), as HF `StripAccents` does on NFD text. */
+/** Drops combining marks (General_Category=Mark: Mn, Mc, Me), as HF `StripAccents` does on NFD text. */
 export function stripAccents(text: string): string {
-  return text.replace(/\p{Mn}/gu, "");
+  return text.replace(/\p{M}/gu, "");
 }
 
 /** Builds the normalizer a tokenizer.json describes; `file` names the source in errors. */

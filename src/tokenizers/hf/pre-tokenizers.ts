@@ -9,7 +9,7 @@ import { VocabFormatError } from "../../errors.js";
 import { bertPreTokenizer } from "./bert.js";
 import type { PreTokenizer } from "./components.js";
 import { patternOf, type HfPattern } from "./patterns.js";
-import { compileSplitPattern } from "../regex.js";
+import { compileSplitPattern, WHITE_SPACE } from "../regex.js";
 
 /** GPT-2's split pattern, which HF's ByteLevel pre-tokenizer applies when `use_regex` is true. */
 export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
@@ -68,13 +68,15 @@ export function splitByPattern(text: string, re: RegExp, behavior: SplitBehavior
       case "Isolated":
         out.push(text.slice(s, e));
         break;
+      // Consecutive delimiters stay separate pieces: "▁▁x" → "▁", "▁x" (as `tokenizers` splits them).
       case "MergedWithPrevious":
-        if (isMatch && out.length > 0 && i > 0) out[out.length - 1] += text.slice(s, e);
+        if (isMatch && i > 0 && spans[i - 1] === 0) out[out.length - 1] += text.slice(s, e);
         else out.push(text.slice(s, e));
         break;
       case "MergedWithNext":
         if (isMatch) {
-          if (pending < 0) pending = s;
+          if (pending >= 0) out.push(text.slice(pending, s));
+          pending = s;
         } else {
           out.push(text.slice(pending >= 0 ? pending : s, e));
           pending = -1;
@@ -144,11 +146,13 @@ export function createPreTokenizer(json: PreTokenizerJson | null | undefined, fi
       };
     }
     case "Whitespace": {
-      const re = /\w+|[^\w\s]+/gu;
+      // HF's `\w+|[^\w\s]+` with Rust's Unicode \w and \s (JS's \w is ASCII-only, its \s has U+FEFF).
+      const word = "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}";
+      const re = new RegExp(`[${word}]+|[^${word}${WHITE_SPACE}]+`, "gu");
       return { byteLevel: false, split: eachPiece((piece, _i, out) => splitByPattern(piece, re, "Removed", true, out)) };
     }
     case "WhitespaceSplit": {
-      const re = /\s+/gu;
+      const re = new RegExp(`[${WHITE_SPACE}]+`, "gu");
       return { byteLevel: false, split: eachPiece((piece, _i, out) => splitByPattern(piece, re, "Removed", false, out)) };
     }
     case "Digits": {

