@@ -56,7 +56,7 @@ export class BpeMerger {
         }
       }
       if (at < 0) break;
-      sym[at] = pairs.mergedAt(pairs.find(sym[at]!, sym[at + 1]!));
+      sym[at] = pairs.mergedOf(sym[at]!, sym[at + 1]!);
       for (let i = at + 1; i + 1 < n; i++) {
         sym[i] = sym[i + 1]!;
         pri[i] = pri[i + 1]!;
@@ -126,9 +126,8 @@ export class BpeMerger {
       const right = next[at]!;
       // Stale entries: the left symbol was merged away (prev = -2), or the pair changed.
       if (right < 0 || prev[at] === -2) continue;
-      const found = pairs.find(sym[at]!, sym[right]!);
-      if (found < 0 || pairs.priorityAt(found) !== p) continue;
-      sym[at] = pairs.mergedAt(found);
+      if (pairs.priorityOf(sym[at]!, sym[right]!) !== p) continue;
+      sym[at] = pairs.mergedOf(sym[at]!, sym[right]!);
       const after = next[right]!;
       next[at] = after;
       if (after >= 0) prev[after] = at;

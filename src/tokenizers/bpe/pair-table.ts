@@ -6,9 +6,14 @@
  */
 export const NO_MERGE = 0xffffffff;
 
+/** Pairs of ids below this go to a dense table: every byte-level piece starts with byte-pair lookups. */
+const DENSE = 256;
+
 export class PairTable {
   /** Slot i holds [left, right, priority, merged] at 4i; left = -1 marks an empty slot. */
   private readonly slots: Int32Array;
+  /** [priority, merged] for a, b < DENSE at 2 * (a * DENSE + b); priority -1 = no merge. */
+  private readonly dense = new Int32Array(DENSE * DENSE * 2).fill(-1);
   private readonly mask: number;
   private count = 0;
 
@@ -26,6 +31,14 @@ export class PairTable {
   /** Adds a merge; an existing pair keeps its lower priority (first listed wins, as in HF). */
   set(a: number, b: number, priority: number, merged: number): void {
     if (this.count * 2 >= this.mask + 1) throw new Error("PairTable over capacity");
+    if (a < DENSE && b < DENSE) {
+      const at = 2 * (a * DENSE + b);
+      const old = this.dense[at]!;
+      if (old === -1 || priority >>> 0 < old >>> 0) {
+        this.dense[at] = priority;
+        this.dense[at + 1] = merged;
+      }
+    }
     const slots = this.slots;
     let slot = hashPair(a, b) & this.mask;
     for (;;) {
@@ -73,8 +86,15 @@ export class PairTable {
 
   /** Priority of merging (a, b), or NO_MERGE. */
   priorityOf(a: number, b: number): number {
+    if (a < DENSE && b < DENSE) return this.dense[2 * (a * DENSE + b)]! >>> 0;
     const found = this.find(a, b);
     return found < 0 ? NO_MERGE : this.slots[found + 2]! >>> 0;
+  }
+
+  /** Id of the token (a, b) merges into; only meaningful when `priorityOf(a, b)` is not NO_MERGE. */
+  mergedOf(a: number, b: number): number {
+    if (a < DENSE && b < DENSE) return this.dense[2 * (a * DENSE + b) + 1]! >>> 0;
+    return this.slots[this.find(a, b) + 3]! >>> 0;
   }
 }
 
