@@ -1,3 +1,9 @@
-// Public API, re-exported in pipeline order: loaders → tokenizers → packers → tfjs.
+// Public API, re-exported in pipeline order: loaders → tokenizers → packers → SFT.
+// TensorFlow.js lives behind its own entry point, `tokpack/tfjs`, so importing tokpack never loads tfjs.
 export * from "./errors.js";
+export * from "../loaders/index.js";
 export type { Tokenizer, EncodeOptions, DecodeOptions, SpecialTokenIds } from "./tokenizers/types.js";
+export { loadTokenizer } from "./tokenizers/load.js";
+export { BUILTIN_NAMES } from "./tokenizers/builtins.js";
+export * from "../packers/index.js";
+export * from "./sft/index.js";
