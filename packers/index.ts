@@ -2,3 +2,4 @@
 export type { TokenizedDoc, PackAlgorithm, OverlongPolicy, PackOptions, BatchStats, PackStats, PackedBatch } from "./types.js";
 export { Packer, packDocuments, packDocumentsSync, DEFAULT_WINDOW } from "./packer.js";
 export { IGNORE_INDEX } from "./batch-writer.js";
+export { BufferPool } from "./pool.js";

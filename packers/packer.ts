@@ -10,6 +10,7 @@ import { ConcatPlanner } from "./planners/concat.js";
 import { PadPlanner } from "./planners/pad.js";
 import type { Row, RowPlanner } from "./planners/row.js";
 import { WindowPlanner } from "./planners/window.js";
+import type { BufferPool } from "./pool.js";
 import type { OverlongPolicy, PackAlgorithm, PackedBatch, PackOptions, PackStats, TokenizedDoc } from "./types.js";
 
 /** Default bfd/ffd window: 2048 pieces pack to <0.5% padding at L=2048 on gsm8k+t0 (see perf/pack.ts). */
@@ -33,6 +34,7 @@ export class Packer {
   readonly windowSize: number;
   private readonly padId: number;
   private readonly dropLast: boolean;
+  private readonly pool: BufferPool | undefined;
   private readonly planner: RowPlanner;
   private readonly counters: CutCounters = newCutCounters();
   private readonly pieces: Piece[] = [];
@@ -56,6 +58,7 @@ export class Packer {
     }
     this.padId = options.padId ?? 0;
     this.dropLast = options.dropLast ?? false;
+    this.pool = options.pool;
     const windowed = this.algorithm === "bfd" || this.algorithm === "ffd";
     this.windowSize = windowed ? positiveInt("windowSize", options.windowSize ?? DEFAULT_WINDOW) : 0;
     if (this.algorithm === "concat") this.planner = new ConcatPlanner(this.seqLen);
@@ -116,7 +119,7 @@ export class Packer {
       droppedDocs: c.droppedDocs - this.reported.droppedDocs,
     };
     this.reported = { truncatedTokens: c.truncatedTokens, droppedTokens: c.droppedTokens, droppedDocs: c.droppedDocs };
-    const batch = writeBatch(rows, this.seqLen, this.padId, this.batchNo++, losses);
+    const batch = writeBatch(rows, this.seqLen, this.padId, this.batchNo++, losses, this.pool);
     const t = this.totals;
     t.rows += batch.stats.rows;
     t.tokens += batch.stats.tokens;

@@ -2,6 +2,7 @@
  * Types shared by the packers. Packers see only typed arrays: token ids as `Uint32Array` views and an
  * optional per-token loss mask. No tokenizer, no tensors.
  */
+import type { BufferPool } from "./pool.js";
 
 /** One tokenized document, as the packer receives it. */
 export interface TokenizedDoc {
@@ -67,6 +68,12 @@ export interface PackOptions {
   seed?: number;
   /** Drop a final batch with fewer than `batchSize` rows instead of emitting it. @default false */
   dropLast?: boolean;
+  /**
+   * Reuse batch buffers the consumer hands back with `pool.release(batch)` (e.g. `tensorBatches`'
+   * `release` option). A released batch's arrays are overwritten by a later batch.
+   * @default undefined (every batch gets a fresh buffer)
+   */
+  pool?: BufferPool;
 }
 
 /** Counters for one batch; every token of every document is accounted for. */
@@ -122,7 +129,7 @@ export interface PackedBatch {
   rows: number;
   /** Row length L. */
   seqLen: number;
-  /** The one buffer every array below views. */
+  /** The one buffer every array below views (may be larger than they need when it came from a pool). */
   buffer: ArrayBuffer;
   /** Token ids; `padId` at padding. */
   inputIds: Int32Array;

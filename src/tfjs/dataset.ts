@@ -23,6 +23,12 @@ export interface TensorBatchesOptions {
    * @default true
    */
   autoDispose?: boolean;
+  /**
+   * Called with each batch once its tensors are disposed (with `autoDispose`), e.g. `(b) => pool.release(b)`
+   * to recycle packer buffers.
+   * @default undefined
+   */
+  release?: (batch: PackedBatch) => void;
 }
 
 /** The tensors of one batch plus the batch itself (for its stats, seqLens, cuSeqlens). */
@@ -46,6 +52,10 @@ export async function* tensorBatches(source: BatchSource, options: TensorBatches
     const r = await it.next();
     return r.done === true ? undefined : { batch: r.value, tensors: toTensors(r.value, fields) };
   };
+  const done = (b: TensorBatch): void => {
+    disposeTensors(b.tensors);
+    options.release?.(b.batch);
+  };
   let current: TensorBatch | undefined;
   let next: Promise<TensorBatch | undefined> = pull();
   try {
@@ -54,13 +64,13 @@ export async function* tensorBatches(source: BatchSource, options: TensorBatches
       if (current === undefined) return;
       next = pull(); // prefetch while the caller trains on `current`
       yield current;
-      if (autoDispose) disposeTensors(current.tensors);
+      if (autoDispose) done(current);
       current = undefined;
     }
   } finally {
-    if (autoDispose && current !== undefined) disposeTensors(current.tensors);
+    if (autoDispose && current !== undefined) done(current);
     const pending = await next.catch(() => undefined);
-    if (pending !== undefined) disposeTensors(pending.tensors);
+    if (pending !== undefined) done(pending);
     await it.return?.();
   }
 }

@@ -38,3 +38,28 @@ describe("packer errors", () => {
     expect(p.stats.droppedDocs).toBe(1);
   });
 });
+
+describe("BufferPool", () => {
+  it("reuses released buffers and still writes identical batches", async () => {
+    const { BufferPool, packDocumentsSync } = await import("../../packers/index.js");
+    const { makeDocs } = await import("./helpers.js");
+    const docs = makeDocs(300, 1, 120, 17, true);
+    for (const algorithm of ["pad", "bfd", "concat"] as const) {
+      const opts = { seqLen: 64, batchSize: 4, algorithm, windowSize: 64 };
+      const fresh = [...packDocumentsSync(docs, opts)];
+      const pool = new BufferPool(2);
+      const seen = new Set<ArrayBuffer>();
+      let i = 0;
+      for (const b of packDocumentsSync(docs, { ...opts, pool })) {
+        const f = fresh[i++]!;
+        for (const k of ["inputIds", "labels", "positionIds", "segmentIds", "attentionMask", "seqLens", "cuSeqlens", "rowSegments"] as const) {
+          expect(b[k]).toEqual(f[k]);
+        }
+        seen.add(b.buffer);
+        pool.release(b);
+      }
+      expect(i).toBe(fresh.length);
+      expect(seen.size).toBeLessThan(fresh.length / 2); // buffers were reused
+    }
+  });
+});

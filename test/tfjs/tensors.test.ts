@@ -110,6 +110,20 @@ describe("tensor lifetimes", () => {
     expect(tf.memory().numTensors).toBe(base);
   });
 
+  it("hands each batch to release() only after its tensors are disposed", async () => {
+    const batches = smallBatches(200, 16, 2);
+    const live = new Map<PackedBatch, tf.Tensor>();
+    const released: PackedBatch[] = [];
+    const release = (b: PackedBatch): void => {
+      expect(live.get(b)!.isDisposed).toBe(true);
+      released.push(b);
+    };
+    for await (const { batch, tensors } of tensorBatches(batches, { release })) {
+      live.set(batch, tensors.inputIds!);
+    }
+    expect(released).toEqual(batches);
+  });
+
   it("feeds model.fitDataset and leaks nothing", async () => {
     const L = 8;
     const batches = smallBatches(400, L, 4, 16, 5);
