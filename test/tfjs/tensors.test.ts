@@ -110,6 +110,34 @@ describe("tensor lifetimes", () => {
     expect(tf.memory().numTensors).toBe(base);
   });
 
+  it("prefetches: batch n+1 is already pulled and its tensors built while step n runs", async () => {
+    const batches = smallBatches(100, 16, 2).slice(0, 6);
+    let pulled = 0;
+    async function* source(): AsyncGenerator<PackedBatch> {
+      for (const b of batches) {
+        pulled++;
+        yield b;
+      }
+    }
+    let step = 0;
+    for await (const { batch } of tensorBatches(source())) {
+      await new Promise((r) => setTimeout(r, 5)); // the "training step"
+      expect(batch).toBe(batches[step]);
+      expect(pulled).toBe(Math.min(step + 2, batches.length));
+      step++;
+    }
+    expect(step).toBe(batches.length);
+    // tfDataset: the same prefetching generator under tf.data
+    pulled = 0;
+    const seen: number[] = [];
+    await tfDataset(source, { inputs: { input_ids: "inputIds" } }).forEachAsync((e) => {
+      seen.push(pulled);
+      tf.dispose(e);
+    });
+    expect(seen.length).toBe(batches.length);
+    expect(seen.slice(0, -1).every((p, i) => p >= i + 2)).toBe(true);
+  });
+
   it("hands each batch to release() only after its tensors are disposed", async () => {
     const batches = smallBatches(200, 16, 2);
     const live = new Map<PackedBatch, tf.Tensor>();
