@@ -5,7 +5,7 @@
  * piece, byte/line/row inside it, shuffle buffer contents and PRNG — so a loader built with that state
  * continues with the documents an uninterrupted run would have produced next.
  */
-import { LoaderStateError } from "../src/errors.js";
+import { InputFormatError, LoaderStateError, MissingFieldError } from "../src/errors.js";
 import { documentMaker, neededColumns } from "./document.js";
 import type { DocumentMaker } from "./document.js";
 import type { HttpOptions } from "./http.js";
@@ -36,7 +36,10 @@ export interface LoaderOptions extends ShardSpec {
   shuffleBuffer?: number;
   /** Passes over the data; `Infinity` repeats forever. @default 1 */
   epochs?: number;
-  /** Skip malformed records (counted in `stats().skippedBad`) instead of throwing. @default false */
+  /**
+   * Skip bad records — malformed JSON, or records lacking the field / of the wrong shape — counting
+   * them in `stats().skippedBad`, instead of throwing. @default false
+   */
   skipBad?: boolean;
   /** HTTP retry / timeout policy. */
   http?: HttpOptions;
@@ -185,7 +188,16 @@ export class Loader implements AsyncIterableIterator<Document> {
       const name = plan.files[piece.file]!.name;
       const c = this.cur;
       const source = c.row >= 0 ? { file: name, shard: piece.id, row: c.row } : c.line > 0 ? { file: name, shard: piece.id, line: c.line } : { file: name, shard: piece.id };
-      const d = this.make(r.value, source);
+      let d: Document | null;
+      try {
+        d = this.make(r.value, source);
+      } catch (err) {
+        // with skipBad, a record of the wrong shape (missing field, non-string text, bad chat turn)
+        // is a bad record like a malformed line: counted, not fatal
+        if (!this.opts.skipBad || !(err instanceof InputFormatError || err instanceof MissingFieldError)) throw err;
+        this.statsV.skippedBad++;
+        continue;
+      }
       if (d) return d;
       this.statsV.skippedNull++;
     }

@@ -99,6 +99,15 @@ describe("jsonl codecs and shapes", () => {
     expect(loader.stats()).toMatchObject({ docs: 4, skippedBad: 2 });
   });
 
+  it("skipBad also counts records of the wrong shape (missing field, non-string text)", async () => {
+    const path = join(tmp.dir, "shape.jsonl");
+    const lines = ['{"text":"a"}', '{"body":"x"}', '{"text":7}', '{"text":"b"}', '{"text":["c"]}'];
+    writeFileSync(path, lines.join("\n"));
+    const loader = createLoader({ sources: path, skipBad: true });
+    expect((await collect(loader)).map((d) => d.text)).toEqual(["a", "b"]);
+    expect(loader.stats()).toMatchObject({ docs: 2, skippedBad: 3 });
+  });
+
   it("malformed line in a piece that starts mid-file still names the absolute line", async () => {
     const path = join(tmp.dir, "bad-late.jsonl");
     const lines = Array.from({ length: 2000 }, (_, i) => (i === 1500 ? "{oops" : JSON.stringify({ text: `t${i}` })));
