@@ -3,7 +3,8 @@
  * template, split into parts (see render.ts), and encoded part by part with the Tokenizer contract, so
  * every token knows whether it belongs to a trained span: the assistant's content plus its
  * end-of-turn token (or a completion plus EOS). Template text is encoded with special tokens
- * recognised; message content with none, so user text cannot inject control tokens.
+ * recognised; message content with `allowedSpecial: "none"`, so with tiktoken encodings user text
+ * cannot inject control tokens (HF tokenizers always recognise their added tokens, as `tokenizers` does).
  */
 import { ChatTemplateError } from "../errors.js";
 import type { TokenizedDoc } from "../../packers/types.js";

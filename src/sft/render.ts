@@ -50,6 +50,9 @@ function render(t: ChatTemplate, messages: readonly ChatMessage[], opts: RenderO
 export function renderChat(t: ChatTemplate, messages: readonly ChatMessage[], opts: RenderOptions = {}): { text: string; parts: RenderedPart[] } {
   messages.forEach((m, i) => {
     if (typeof m.content !== "string") throw new ChatTemplateError(`message ${i} (${m.role}): content must be a string`, { row: i, field: "content" });
+    if (m.content.includes("\uE000")) {
+      throw new ChatTemplateError(`message ${i} (${m.role}): content contains U+E000, which tokpack reserves to locate contents`, { row: i, field: "content" });
+    }
   });
   const skeleton = render(t, messages.map((m, i) => ({ ...m, content: sentinel(i) })), opts, "the conversation skeleton");
   const text = render(t, messages, opts, "the conversation");

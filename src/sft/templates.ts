@@ -3,7 +3,8 @@
  * `tokenizer_config.json` (HF format: a Jinja string, or a list of `{name, template}`), compiled once
  * with `@huggingface/jinja`.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Template } from "@huggingface/jinja";
 import { ChatTemplateError } from "../errors.js";
 
@@ -81,8 +82,8 @@ function tokenString(v: unknown): string | undefined {
 }
 
 /**
- * The chat template of a `tokenizer_config.json` (path or parsed object). A list of named templates
- * picks `templateName`.
+ * The chat template of a `tokenizer_config.json` (path or parsed object), or of the
+ * `chat_template.jinja` beside it when the config has none. A list of named templates picks `templateName`.
  * @param templateName @default "default"
  */
 export function templateFromConfig(config: string | Record<string, unknown>, templateName = "default", options: ChatTemplateOptions = {}): ChatTemplate {
@@ -102,6 +103,9 @@ export function templateFromConfig(config: string | Record<string, unknown>, tem
     const hit = (raw as { name?: unknown; template?: unknown }[]).find((t) => t.name === templateName);
     if (typeof hit?.template === "string") source = hit.template;
   }
+  // Newer HF repos keep the template in chat_template.jinja beside tokenizer_config.json.
+  const jinja = typeof config === "string" ? join(dirname(config), "chat_template.jinja") : undefined;
+  if (source === undefined && jinja !== undefined && existsSync(jinja)) source = readFileSync(jinja, "utf8");
   if (source === undefined) {
     throw new ChatTemplateError(
       `no chat_template${Array.isArray(raw) ? ` named "${templateName}"` : ""}; use builtinTemplate("chatml" | "llama3") instead`,

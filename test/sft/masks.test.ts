@@ -107,3 +107,26 @@ describe("encodePromptCompletion", () => {
     expect(trainedRuns(tok, chat.ids, chat.lossMask!)).toEqual(["4<|im_end|>"]);
   });
 });
+
+describe("templateFromConfig files", () => {
+  it("reads chat_template.jinja beside a config without chat_template, and names a missing one", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "tokpack-sft-"));
+    writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ eos_token: "</s>" }));
+    expect(() => templateFromConfig(join(dir, "tokenizer_config.json"))).toThrow(/no chat_template/);
+    writeFileSync(join(dir, "chat_template.jinja"), "{% for m in messages %}[{{ m.role }}]{{ m.content }}{{ eos_token }}{% endfor %}");
+    const t = templateFromConfig(join(dir, "tokenizer_config.json"));
+    const { ids, lossMask } = encodeChat(tok, t, [
+      { role: "user", content: "hi" },
+      { role: "assistant", content: "yo" },
+    ]);
+    expect(tok.decode(ids)).toBe("[user]hi</s>[assistant]yo</s>");
+    expect(trainedRuns(tok, ids, lossMask!)).toEqual(["yo</s>"]);
+  });
+
+  it("refuses content holding the reserved locator character", () => {
+    expect(() => renderChat(builtinTemplate("chatml"), [{ role: "user", content: "a\uE000b" }])).toThrow(/U\+E000/);
+  });
+});
