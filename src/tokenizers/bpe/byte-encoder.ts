@@ -34,31 +34,31 @@ export class ByteBpeEncoder {
 
   /** Writes the ids of `text[start, end)` to `out` from `pos`; returns the new position. */
   encode(text: string, start: number, end: number, out: Uint32Array, pos: number): number {
-    const piece = end - start === text.length ? text : text.slice(start, end);
-    const short = piece.length <= MAX_CACHED_PIECE;
-    if (this.wholePiece && piece.length <= this.vocab.maxTextLength) {
-      const id = this.vocab.textToId.get(piece);
-      if (id !== undefined) {
+    const len = end - start;
+    if (this.wholePiece && len <= this.vocab.maxTextLength) {
+      const id = this.vocab.textIndex.get(text, start, end);
+      if (id >= 0) {
         if (pos >= out.length) throw new OutOfSpace();
         out[pos] = id;
         return pos + 1;
       }
     }
+    const short = len <= MAX_CACHED_PIECE;
     if (short) {
-      const n = this.cache.copyTo(piece, out, pos);
+      const n = this.cache.copyTo(text, start, end, out, pos);
       if (n >= 0) return pos + n;
     }
-    const next = this.mergePiece(piece, out, pos);
-    if (short) this.cache.put(piece, out, pos, next - pos);
+    const next = this.mergePiece(text, start, end, out, pos);
+    if (short) this.cache.put(text, start, end, out, pos, next - pos);
     return next;
   }
 
   /** Runs the merge over the piece's UTF-8 bytes, writing ids to `out` from `pos`. */
-  private mergePiece(piece: string, out: Uint32Array, pos: number): number {
-    const need = piece.length * 3;
+  private mergePiece(text: string, start: number, end: number, out: Uint32Array, pos: number): number {
+    const need = (end - start) * 3;
     if (this.bytes.length < need) this.bytes = new Uint8Array(need * 2);
     const bytes = this.bytes;
-    const nb = utf8EncodeRange(piece, 0, piece.length, bytes, 0);
+    const nb = utf8EncodeRange(text, start, end, bytes, 0);
     const sym = this.merger.symbols(nb);
     const byteIds = this.vocab.byteIds;
     for (let i = 0; i < nb; i++) sym[i] = byteIds[bytes[i]!]!;

@@ -9,6 +9,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { PairTable } from "./pair-table.js";
+import { Utf16Table } from "./utf16-table.js";
 
 const HASH_BASE = 0x01000193;
 
@@ -27,9 +28,9 @@ export class ByteVocab {
   private readonly indexMask: number;
   /** Id of each single byte, -1 when a byte is not a token. */
   readonly byteIds = new Int32Array(256).fill(-1);
-  /** Tokens whose bytes are valid UTF-8, keyed by that text. */
-  readonly textToId = new Map<string, number>();
-  /** Length (UTF-16 units) of the longest key of `textToId`. */
+  /** Tokens whose bytes are valid UTF-8, keyed by that text (looked up in place in the document). */
+  readonly textIndex: Utf16Table;
+  /** Length (UTF-16 units) of the longest key of `textIndex`. */
   readonly maxTextLength: number = 0;
   /** One more than the largest token id. */
   readonly size: number;
@@ -45,6 +46,7 @@ export class ByteVocab {
     while (cap < tokens.length * 2) cap *= 2;
     this.index = new Int32Array(cap);
     this.indexMask = cap - 1;
+    this.textIndex = new Utf16Table(tokens.length, total);
     let at = 0;
     for (let id = 0; id < tokens.length; id++) {
       this.offsets[id] = at;
@@ -56,10 +58,8 @@ export class ByteVocab {
       if (this.find(t, 0, t.length) < 0) this.insert(hashBytes(t, 0, t.length), id);
       if (isUtf8(t)) {
         const text = Buffer.from(t.buffer, t.byteOffset, t.length).toString("utf8");
-        if (!this.textToId.has(text)) {
-          this.textToId.set(text, id);
-          if (text.length > this.maxTextLength) this.maxTextLength = text.length;
-        }
+        this.textIndex.set(text, 0, text.length, id);
+        if (text.length > this.maxTextLength) this.maxTextLength = text.length;
       }
     }
     this.offsets[tokens.length] = at;
@@ -92,6 +92,12 @@ export class ByteVocab {
       }
       slot = (slot + 1) & this.indexMask;
     }
+  }
+
+  /** Id of the token whose bytes are the UTF-8 of `text`, or undefined. */
+  idOfText(text: string): number | undefined {
+    const id = this.textIndex.get(text, 0, text.length);
+    return id < 0 ? undefined : id;
   }
 
   /** A view of the token's bytes (empty for unused ids). */

@@ -103,7 +103,7 @@ export class TiktokenTokenizer extends BaseTokenizer {
   }
 
   tokenToId(token: string): number | undefined {
-    return this.specialTokens.get(token) ?? this.vocab.textToId.get(token);
+    return this.specialTokens.get(token) ?? this.vocab.idOfText(token);
   }
 }
 
