@@ -86,6 +86,13 @@ describe("HTTP sources", () => {
     }
   });
 
+  it("a stalled body times out and is retried by range", async () => {
+    srv.faults = { stalls: 2 };
+    const docs = await remote("d.jsonl", { http: { ...fast, timeoutMs: 300 } });
+    expect(texts(docs)).toEqual(texts(await local("d.jsonl")));
+    expect(srv.hits.filter((h) => h.method === "GET").length).toBeGreaterThanOrEqual(3);
+  });
+
   it("a throttled server still delivers everything", async () => {
     srv.faults = { throttleBytes: 16 * 1024, throttleMs: 1 };
     expect(texts(await remote("d.jsonl"))).toEqual(texts(await local("d.jsonl")));

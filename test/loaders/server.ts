@@ -19,6 +19,8 @@ export interface Faults {
   cutAfter?: number;
   /** Destroy the socket before sending headers on this many requests. */
   resets?: number;
+  /** Send headers, then nothing, on this many GETs (the client's body timeout must fire). */
+  stalls?: number;
   /** Write bodies in chunks of this size with a pause between them. */
   throttleBytes?: number;
   throttleMs?: number;
@@ -97,6 +99,11 @@ export async function startServer(root: string): Promise<TestServer> {
     if (req.method === "HEAD") {
       res.end();
       return;
+    }
+    if (f.stalls && f.stalls > 0) {
+      f.stalls--;
+      res.flushHeaders();
+      return; // never writes the body; closeAllConnections() ends it at shutdown
     }
     if (f.cuts && f.cuts > 0 && f.cutAfter !== undefined && part.length > f.cutAfter) {
       f.cuts--;
