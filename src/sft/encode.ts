@@ -139,3 +139,42 @@ export function encodePromptCompletion(tokenizer: Tokenizer, pair: PromptComplet
   lossMask[doc.ids.length] = 1;
   return { ids, lossMask };
 }
+
+/** The document shapes loaders yield (structurally: no import of loaders/). */
+export interface SftDocument {
+  text?: string | null;
+  messages?: readonly ChatMessage[];
+  prompt?: string;
+  completion?: string;
+}
+
+/** Options of {@link encodeDocument}. */
+export interface EncodeDocumentOptions extends PromptCompletionOptions {
+  /** Template for `messages` documents (required for them); prompt/completion documents use it too when given. */
+  template?: ChatTemplate;
+  /** Append the tokenizer's EOS to plain `text` documents (pretraining style, all tokens trained). @default true */
+  textEos?: boolean;
+}
+
+/**
+ * One loader document → `{ ids, lossMask }`: chats through {@link encodeChat} (assistant-only loss),
+ * prompt/completion pairs through {@link encodePromptCompletion} (completion-only loss), plain text
+ * fully trained. Returns `undefined` for a `text: null` document.
+ */
+export function encodeDocument(tokenizer: Tokenizer, doc: SftDocument, options: EncodeDocumentOptions = {}): TokenizedDoc | undefined {
+  if (doc.messages !== undefined) {
+    if (options.template === undefined) throw new ChatTemplateError("chat documents need a template: builtinTemplate(\"chatml\" | \"llama3\") or templateFromConfig(path)");
+    return encodeChat(tokenizer, options.template, doc.messages, options);
+  }
+  if (doc.prompt !== undefined && doc.completion !== undefined) {
+    return encodePromptCompletion(tokenizer, { prompt: doc.prompt, completion: doc.completion }, options);
+  }
+  if (doc.text === null || doc.text === undefined) return undefined;
+  const ids = tokenizer.encode(doc.text, { addSpecialTokens: options.addSpecialTokens ?? false });
+  const eos = tokenizer.special.eos;
+  if ((options.textEos ?? true) === false || eos === undefined) return { ids };
+  const out = new Uint32Array(ids.length + 1);
+  out.set(ids);
+  out[ids.length] = eos;
+  return { ids: out };
+}

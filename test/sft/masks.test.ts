@@ -130,3 +130,18 @@ describe("templateFromConfig files", () => {
     expect(() => renderChat(builtinTemplate("chatml"), [{ role: "user", content: "a\uE000b" }])).toThrow(/U\+E000/);
   });
 });
+
+describe("encodeDocument", () => {
+  it("dispatches chat, prompt/completion and text documents", async () => {
+    const { encodeDocument } = await import("../../src/sft/index.js");
+    const chat = encodeDocument(tok, { messages: convo }, { template: builtinTemplate("chatml") })!;
+    expect(chat).toEqual(encodeChat(tok, builtinTemplate("chatml"), convo));
+    const pc = encodeDocument(tok, { prompt: "q", completion: "a" })!;
+    expect(trainedRuns(tok, pc.ids, pc.lossMask!)).toEqual(["a</s>"]);
+    const text = encodeDocument(tok, { text: "plain" })!;
+    expect(tok.decode(text.ids)).toBe("plain</s>");
+    expect(text.lossMask).toBeUndefined();
+    expect(encodeDocument(tok, { text: null })).toBeUndefined();
+    expect(() => encodeDocument(tok, { messages: convo })).toThrow(/need a template/);
+  });
+});
