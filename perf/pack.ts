@@ -9,7 +9,7 @@
  * recycled through a BufferPool (as a loop using tensorBatches' `release` does); the ratio to
  * tokenization uses CPU time for both, which stays meaningful when other jobs share the cores.
  *
- * Usage: node --expose-gc dist/perf/pack.js [--tokenizer cl100k_base] [--window 2048] [--batch 8] [--repeat 10]
+ * Usage: node dist/perf/pack.js [--tokenizer cl100k_base] [--window 2048] [--batch 8] [--repeat 10]
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -67,11 +67,17 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-function packOnce(docs: readonly TokenizedDoc[], algorithm: PackAlgorithm, seqLen: number, batchSize: number, windowSize: number): { stats: PackStats; ms: number; cpu: number } {
+function packOnce(
+  docs: readonly TokenizedDoc[],
+  algorithm: PackAlgorithm,
+  seqLen: number,
+  batchSize: number,
+  windowSize: number,
+  pool: BufferPool,
+): { stats: PackStats; ms: number; cpu: number } {
   const t = performance.now();
   const c = cpuMs();
   // A consumer that releases each batch at once (as tensorBatches' `release` does after the step).
-  const pool = new BufferPool(2);
   const p = new Packer({ seqLen, batchSize, algorithm, windowSize, pool });
   const drain = (): void => {
     for (let b = p.take(); b !== undefined; b = p.take()) pool.release(b);
@@ -121,9 +127,11 @@ async function main(): Promise<void> {
         let best = Infinity;
         let bestCpu = Infinity;
         let stats: PackStats | undefined;
+        // One pool across the repeats: the steady state of a long run. (A forced gc() between runs
+        // returns the buffers' pages to the OS and measures page faults instead: 2–5× slower.)
+        const pool = new BufferPool(2);
         for (let r = 0; r < repeat; r++) {
-          (globalThis as { gc?: () => void }).gc?.();
-          const res = packOnce(docs, algorithm, L, batchSize, windowSize);
+          const res = packOnce(docs, algorithm, L, batchSize, windowSize, pool);
           best = Math.min(best, res.ms);
           bestCpu = Math.min(bestCpu, res.cpu);
           stats = res.stats;
