@@ -14,6 +14,11 @@ export class PairTable {
   private readonly slots: Int32Array;
   /** [priority, merged] for a, b < DENSE at 2 * (a * DENSE + b); priority -1 = no merge. */
   private readonly dense = new Int32Array(DENSE * DENSE * 2).fill(-1);
+  /**
+   * Bit 1: the id is the left side of some merge; bit 2: the right side. Most lookups that fail
+   * (every pair left when a piece is done) are answered here, in a small array, without hashing.
+   */
+  private sides = new Uint8Array(1024);
   private readonly mask: number;
   private count = 0;
 
@@ -31,6 +36,14 @@ export class PairTable {
   /** Adds a merge; an existing pair keeps its lower priority (first listed wins, as in HF). */
   set(a: number, b: number, priority: number, merged: number): void {
     if (this.count * 2 >= this.mask + 1) throw new Error("PairTable over capacity");
+    const top = Math.max(a, b);
+    if (top >= this.sides.length) {
+      const bigger = new Uint8Array(Math.max(top + 1, this.sides.length * 2));
+      bigger.set(this.sides);
+      this.sides = bigger;
+    }
+    this.sides[a]! |= 1;
+    this.sides[b]! |= 2;
     if (a < DENSE && b < DENSE) {
       const at = 2 * (a * DENSE + b);
       const old = this.dense[at]!;
@@ -87,6 +100,8 @@ export class PairTable {
   /** Priority of merging (a, b), or NO_MERGE. */
   priorityOf(a: number, b: number): number {
     if (a < DENSE && b < DENSE) return this.dense[2 * (a * DENSE + b)]! >>> 0;
+    const sides = this.sides;
+    if (((sides[a] ?? 0) & 1) === 0 || ((sides[b] ?? 0) & 2) === 0) return NO_MERGE;
     const found = this.find(a, b);
     return found < 0 ? NO_MERGE : this.slots[found + 2]! >>> 0;
   }
