@@ -45,11 +45,19 @@ export function rowGroupStarts(md: FileMetaData): number[] {
   return starts;
 }
 
+/** Keeps string values as their UTF-8 bytes (views into the decoded page). */
+const rawStrings = { stringFromBytes: (b: Uint8Array) => b };
+
 /**
  * Rows `[rowStart, rowEnd)` as objects of the given columns (all when `undefined`). Binary columns
- * without a string annotation come back as `Uint8Array`; strings as strings.
+ * without a string annotation come back as `Uint8Array`; strings as strings, or — with `lazyStrings` —
+ * as their UTF-8 bytes too, for the caller to decode one row at a time.
+ *
+ * Why lazy: decoding a whole row group's strings up front keeps them alive across young-generation
+ * GCs, so V8 copies them to old space; measured on 10k-row groups of 200–3000-character text, GC was
+ * half the read time. Decoded per yielded document, they die young instead.
  */
-export async function readParquetRows(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, columns: string[] | undefined): Promise<RawRecord[]> {
+export async function readParquetRows(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, columns: string[] | undefined, lazyStrings = false): Promise<RawRecord[]> {
   let rows: RawRecord[] | undefined;
   try {
     await parquetRead({
@@ -60,6 +68,7 @@ export async function readParquetRows(src: ByteSource, md: FileMetaData, rowStar
       ...(columns ? { columns } : {}),
       compressors,
       utf8: false,
+      ...(lazyStrings ? { parsers: rawStrings } : {}),
       rowFormat: "object",
       onComplete: (r) => {
         rows = r;

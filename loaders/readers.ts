@@ -168,7 +168,7 @@ async function* readParquet(piece: Piece, resume: PiecePos | undefined, ctx: Rea
   if (!md) throw new TokpackError("ERR_INTERNAL", "parquet piece without a footer", { file: ctx.file.name });
   const from = resume?.row ?? piece.start;
   if (from >= piece.end) return;
-  const rows = await readParquetRows(ctx.src, md, from, piece.end, ctx.columns);
+  const rows = await readParquetRows(ctx.src, md, from, piece.end, ctx.columns, true);
   cur.line = 0;
   cur.offset = 0;
   cur.nextOffset = -1;
