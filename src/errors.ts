@@ -134,3 +134,20 @@ export class ChatTemplateError extends TokpackError {
     super("ERR_CHAT_TEMPLATE", message, context, options);
   }
 }
+
+/**
+ * An output dataset on disk (Megatron `.bin`/`.idx`, packed `.npy` rows, `manifest.json`, a resume
+ * checkpoint) is missing, incomplete or does not match what was asked (`context.file` names it).
+ */
+export class DatasetFormatError extends TokpackError {
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super("ERR_DATASET_FORMAT", message, context, options);
+  }
+}
+
+/** Pipeline options or a pipeline `state()` snapshot are invalid or do not fit each other. */
+export class PipelineError extends TokpackError {
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super("ERR_PIPELINE", message, context, options);
+  }
+}
