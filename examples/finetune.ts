@@ -111,12 +111,13 @@ export async function runFinetune(options: FinetuneOptions = {}): Promise<Finetu
   model.setVocabTable(map.table);
   const packed = packDocumentsSync(docs, { seqLen, batchSize, algorithm: options.algorithm ?? "bfd", windowSize: 512 });
   const batches: PackedBatch[] = [];
-  for (let r = packed.next(); !r.done && batches.length < steps; r = packed.next()) batches.push(r.value);
-  let rest = packed.next();
-  while (!rest.done) rest = packed.next();
-  const pack = rest.value;
+  let r = packed.next();
+  for (; !r.done; r = packed.next()) if (batches.length < steps) batches.push(r.value);
+  const pack = r.value;
+  // Fewer batches than steps: go over them again (epochs), so a small data set still trains `steps` steps.
+  const schedule = Array.from({ length: Math.min(steps, batches.length * Math.ceil(steps / Math.max(batches.length, 1))) }, (_, i) => batches[i % batches.length]!);
   log(`packed ${pack.docs} docs into ${pack.rows} rows of ${seqLen} (${(pack.fillRatio * 100).toFixed(2)}% fill, ${pack.docsPerRow.toFixed(2)} docs/row, window ${pack.windowSize})`);
-  const { losses, tokensPerSecond } = await trainSteps(model, batches, { steps, learningRate: options.learningRate ?? 3e-3, log });
+  const { losses, tokensPerSecond } = await trainSteps(model, schedule, { steps, learningRate: options.learningRate ?? 3e-3, log });
   model.dispose();
   log(`loss ${losses[0]?.toFixed(4)} → ${losses[losses.length - 1]?.toFixed(4)} over ${losses.length} steps, ${Math.round(tokensPerSecond)} tokens/s (${backend})`);
   return { losses, tokensPerSecond, backend, tokenizer: tokenizer.name, pack };

@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { get_encoding } from "tiktoken";
 import { describe, expect, it } from "vitest";
 import { loadTokenizer } from "../../src/tokenizers/load.js";
 import { lenmlTokenizerJson, root, runCli, tiktokenOrdinary } from "./helpers.js";
@@ -77,11 +78,23 @@ describe("help, version, demo", () => {
     expect(enc.stdout).toContain("--no-special");
   });
 
-  it("demo encodes the bundled sample with cl100k_base", async () => {
-    const r = await runCli(["demo"]);
+  it("demo streams the bundled examples through the loaders and tokenizer (counts equal tiktoken's r50k = GPT-2; its tokenizer.json always matches <|endoftext|>, hence allowed specials)", async () => {
+    const r = await runCli(["demo", "--no-train"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("sample.jsonl");
-    expect(r.stdout).toContain("20 documents");
+    const enc = get_encoding("r50k_base");
+    try {
+      const sample = readFileSync(new URL("../../examples/data/sample.jsonl", import.meta.url), "utf8").split("\n").filter(Boolean);
+      const tokens = sample.reduce((n, l) => n + enc.encode((JSON.parse(l) as { text: string }).text, "all").length, 0);
+      expect(r.stdout).toContain(`${sample.length} documents, ${tokens} tokens`);
+      const problems = readFileSync(new URL("../../examples/data/word-problems.jsonl", import.meta.url), "utf8").split("\n").filter(Boolean);
+      const ptokens = problems.reduce((n, l) => {
+        const { question, answer } = JSON.parse(l) as { question: string; answer: string };
+        return n + enc.encode(`${question}\n${answer}`, "all").length;
+      }, 0);
+      expect(r.stdout).toContain(`${problems.length} documents, ${ptokens} tokens`);
+    } finally {
+      enc.free();
+    }
   });
 });
