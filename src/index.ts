@@ -7,3 +7,5 @@ export { loadTokenizer } from "./tokenizers/load.js";
 export { BUILTIN_NAMES } from "./tokenizers/builtins.js";
 export * from "../packers/index.js";
 export * from "./sft/index.js";
+export * from "./pipeline/index.js";
+export * from "./megatron/index.js";

@@ -1,0 +1,29 @@
+/**
+ * One encoder per {@link EncodeSpec} per thread: the tokenizer and chat template are loaded once and
+ * reused by every chunk (the main thread and each worker keep their own cache).
+ */
+import { loadTokenizer } from "../tokenizers/load.js";
+import type { SftDocument } from "../sft/index.js";
+import { encodeChunk, resolveTemplate, type EncodeSpec } from "./chunk.js";
+
+/** Encodes a chunk of documents into one buffer (see `chunk.ts`). */
+export type ChunkEncoder = (docs: readonly SftDocument[]) => ArrayBuffer;
+
+const cache = new Map<string, Promise<ChunkEncoder>>();
+
+/** The cached encoder for `spec`. */
+export function encoderFor(spec: EncodeSpec): Promise<ChunkEncoder> {
+  const key = JSON.stringify(spec);
+  let p = cache.get(key);
+  if (p === undefined) {
+    p = (async () => {
+      const tokenizer = await loadTokenizer(spec.tokenizer);
+      const template = spec.template === undefined ? undefined : await resolveTemplate(spec.template);
+      const options = { ...spec.encode, ...(template !== undefined ? { template } : {}) };
+      return (docs: readonly SftDocument[]) => encodeChunk(tokenizer, docs, options);
+    })();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}

@@ -1,0 +1,238 @@
+/**
+ * `createPipeline`: loader → tokenizer (worker threads or this thread) → packer, as one pulled
+ * stream of batches. Nothing is read ahead of the consumer except `prefetch` chunks of documents,
+ * so a slow consumer slows the reads (backpressure end to end).
+ *
+ * Resume: packing is a deterministic function of the document sequence, so a `state()` records the
+ * loader state at the last *clean point* — a chunk boundary where the packer held nothing (every
+ * pushed token already emitted) — plus how many batches were emitted since. A restarted pipeline
+ * reads from that point with a fresh packer and discards the batches already delivered, yielding
+ * bit-identical batches. bfd/ffd with carry-over (and any packing `seed`) keep documents pending
+ * across windows, so for them the clean point is usually the start and a resume re-tokenizes from
+ * there; `pad` has a clean point at almost every chunk.
+ */
+import { createLoader, type Loader, type LoaderOptions, type LoaderState, type SourceRef } from "../../loaders/index.js";
+import { Packer, type PackAlgorithm, type PackedBatch, type PackOptions, type PackStats, type TokenizedDoc } from "../../packers/index.js";
+import { PipelineError } from "../errors.js";
+import type { EncodeDocumentOptions, SftDocument } from "../sft/index.js";
+import type { Tokenizer } from "../tokenizers/types.js";
+import { decodeChunk, type EncodeSpec, type EncodedChunk, type TemplateSpec } from "./chunk.js";
+import { encoderFor } from "./encoder.js";
+import { defaultWorkers, TokenizePool } from "./pool.js";
+
+/** Options of {@link createPipeline}. */
+export interface PipelineOptions {
+  /** Files, globs, URLs, `zip:` entries or manifests (see `createLoader`). */
+  sources: string | readonly string[];
+  /** Loader options: document spec, format, sharding (`rank`, `worldSize`), shuffle, epochs, `skipBad`. */
+  loader?: Omit<LoaderOptions, "sources" | "state">;
+  /** Tokenizer spec (built-in name or file), or a loaded tokenizer (its `name` is the spec workers load). */
+  tokenizer: string | Tokenizer;
+  /** Row length L. */
+  seqLen: number;
+  /** Rows per batch. */
+  batchSize: number;
+  /** Packing algorithm. @default "bfd" */
+  packing?: PackAlgorithm;
+  /** Further packer options (overlong policy, window, padId, seed, dropLast). */
+  pack?: Omit<PackOptions, "seqLen" | "batchSize" | "algorithm" | "pool">;
+  /** Chat template for `messages` documents: "chatml", "llama3", Jinja source or a tokenizer_config.json. */
+  template?: TemplateSpec;
+  /** Options of `encodeDocument` (train roles, `textEos`, `addSpecialTokens`, …). */
+  encode?: Omit<EncodeDocumentOptions, "template">;
+  /** Tokenizer worker threads; 0 tokenizes on the calling thread. @default os.availableParallelism() */
+  workers?: number;
+  /** Documents per chunk (one worker task, one loader-state snapshot). @default 256 */
+  chunkDocs?: number;
+  /** Chunks in flight. @default 2 × workers (1 without workers) */
+  prefetch?: number;
+  /** A {@link Pipeline.state} snapshot from a pipeline with the same options: continue after it. */
+  state?: PipelineState;
+  /**
+   * Called with every encoded document in stream order, before the packer sees it; `index` is its
+   * 0-based number in the whole stream. After a resume, documents since the clean point are replayed
+   * with their original indices (skip `index` below what you already have).
+   */
+  onDocument?: (doc: TokenizedDoc, index: number, source: SourceRef) => void;
+}
+
+/** JSON snapshot of a pipeline's position. */
+export interface PipelineState {
+  v: 1;
+  /** Loader state at the clean point; null = the start. */
+  loader: LoaderState | null;
+  /** Documents before the clean point. */
+  docs: number;
+  /** Batches before the clean point. */
+  batchesAtClean: number;
+  /** Batches delivered to the consumer. */
+  batches: number;
+}
+
+interface PendingChunk {
+  before: LoaderState | null;
+  sources: SourceRef[];
+  result: () => Promise<EncodedChunk>;
+}
+
+/** Loader → tokenizer → packer. Iterate once; call `state()` between batches. */
+export class Pipeline implements AsyncIterable<PackedBatch> {
+  private readonly loader: Loader;
+  private readonly spec: EncodeSpec;
+  private readonly workers: number;
+  private readonly chunkDocs: number;
+  private readonly prefetch: number;
+  private readonly packOptions: PackOptions;
+  private readonly trackClean: boolean;
+  private pool: TokenizePool | undefined;
+  private packer: Packer;
+  private clean: { loader: LoaderState | null; docs: number; batches: number };
+  private delivered: number;
+  private docs: number;
+  private chars = 0;
+  private started = false;
+
+  constructor(private readonly opts: PipelineOptions) {
+    const s = opts.state;
+    if (s !== undefined && (s.v !== 1 || s.batches < s.batchesAtClean)) throw new PipelineError("not a pipeline state (v 1) snapshot", { field: "state" });
+    this.loader = createLoader({ ...opts.loader, sources: opts.sources, ...(s?.loader ? { state: s.loader } : {}) });
+    this.spec = {
+      tokenizer: typeof opts.tokenizer === "string" ? opts.tokenizer : opts.tokenizer.name,
+      ...(opts.template !== undefined ? { template: opts.template } : {}),
+      ...(opts.encode !== undefined ? { encode: opts.encode } : {}),
+    };
+    this.workers = opts.workers ?? defaultWorkers();
+    if (!Number.isInteger(this.workers) || this.workers < 0) throw new PipelineError(`workers must be an integer ≥ 0, got ${String(opts.workers)}`, { field: "workers" });
+    this.chunkDocs = opts.chunkDocs ?? 256;
+    this.prefetch = opts.prefetch ?? Math.max(1, 2 * this.workers);
+    this.packOptions = { ...opts.pack, seqLen: opts.seqLen, batchSize: opts.batchSize, algorithm: opts.packing ?? "bfd" };
+    this.packer = new Packer(this.packOptions);
+    // A seeded window shuffle depends on the window number: only the start is clean then.
+    this.trackClean = opts.pack?.seed === undefined;
+    this.clean = { loader: s?.loader ?? null, docs: s?.docs ?? 0, batches: s?.batchesAtClean ?? 0 };
+    this.delivered = s?.batches ?? 0;
+    this.docs = this.clean.docs;
+  }
+
+  /** Position after the last batch delivered; JSON-serializable. */
+  state(): PipelineState {
+    return { v: 1, loader: this.clean.loader === null ? null : structuredClone(this.clean.loader), docs: this.clean.docs, batchesAtClean: this.clean.batches, batches: this.delivered };
+  }
+
+  /** Packer stats since the last clean point (cumulative only for a pipeline that never resumed). */
+  get packStats(): PackStats {
+    return this.packer.stats;
+  }
+
+  /** Documents encoded so far in the whole stream (including those before a resume point). */
+  get documents(): number {
+    return this.docs;
+  }
+
+  /** UTF-16 code units of input text encoded by this instance. */
+  get inputChars(): number {
+    return this.chars;
+  }
+
+  /** Loader counters (documents, skipped malformed, skipped null). */
+  loaderStats(): ReturnType<Loader["stats"]> {
+    return this.loader.stats();
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<PackedBatch, void, undefined> {
+    if (this.started) throw new PipelineError("a pipeline can be iterated once; create a new one (with state) to continue");
+    this.started = true;
+    return this.run();
+  }
+
+  /** Stop workers and close the loader (also done when iteration ends or breaks). */
+  async close(): Promise<void> {
+    const p = this.pool;
+    this.pool = undefined;
+    await Promise.all([p?.close(), this.loader.close()]);
+  }
+
+  private async *run(): AsyncGenerator<PackedBatch, void, undefined> {
+    try {
+      if (this.workers > 0) this.pool = new TokenizePool(this.workers);
+      const local = this.workers === 0 ? await encoderFor(this.spec) : undefined;
+      const queue: PendingChunk[] = [];
+      let eof = false;
+      let nextBatch = this.clean.batches;
+      const emit = (batch: PackedBatch): PackedBatch | undefined => {
+        batch.index = nextBatch++;
+        return batch.index < this.delivered ? undefined : batch;
+      };
+      for (;;) {
+        while (!eof && queue.length < this.prefetch) {
+          const c = await this.readChunk(local);
+          if (c === undefined) eof = true;
+          else queue.push(c);
+        }
+        const head = queue.shift();
+        if (head === undefined) break;
+        if (this.trackClean && this.drained()) this.clean = { loader: head.before, docs: this.docs, batches: nextBatch };
+        const chunk = await head.result();
+        this.chars += chunk.chars;
+        for (let i = 0; i < chunk.count; i++) {
+          const doc = chunk.docs[i];
+          if (doc === undefined) continue;
+          this.opts.onDocument?.(doc, this.docs, head.sources[i]!);
+          this.docs++;
+          this.packer.push(doc);
+          for (let b = this.packer.take(); b !== undefined; b = this.packer.take()) {
+            const out = emit(b);
+            if (out === undefined) continue;
+            this.delivered++; // before yield: a consumer that breaks after this batch never resumes us
+            yield out;
+          }
+        }
+      }
+      this.packer.finish();
+      for (let b = this.packer.take(); b !== undefined; b = this.packer.take()) {
+        const out = emit(b);
+        if (out === undefined) continue;
+        this.delivered++;
+        yield out;
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Every token pushed has left in a batch: a fresh packer would continue identically. */
+  private drained(): boolean {
+    const s = this.packer.stats;
+    return s.inputTokens === s.tokens + s.truncatedTokens + s.droppedTokens;
+  }
+
+  /** Read up to `chunkDocs` documents and start encoding them. */
+  private async readChunk(local: ((docs: readonly SftDocument[]) => ArrayBuffer) | undefined): Promise<PendingChunk | undefined> {
+    const before = this.trackClean ? this.loader.state() : null;
+    const docs: SftDocument[] = [];
+    const sources: SourceRef[] = [];
+    while (docs.length < this.chunkDocs) {
+      const r = await this.loader.next();
+      if (r.done) break;
+      const { source, ...doc } = r.value;
+      docs.push(doc);
+      sources.push(source);
+    }
+    if (docs.length === 0) return undefined;
+    let result: () => Promise<EncodedChunk>;
+    if (local !== undefined) {
+      // Encoded when consumed (prefetch 1): the calling thread does one thing at a time anyway.
+      result = async () => decodeChunk(local(docs));
+    } else {
+      const p = this.pool!.encode(this.spec, docs).then(decodeChunk);
+      p.catch(() => undefined); // awaited in order later; avoid an unhandled rejection meanwhile
+      result = () => p;
+    }
+    return { before, sources, result };
+  }
+}
+
+/** Build a {@link Pipeline}: `for await (const batch of createPipeline(opts)) …`. */
+export function createPipeline(options: PipelineOptions): Pipeline {
+  return new Pipeline(options);
+}

@@ -1,0 +1,53 @@
+/**
+ * The tokenize pool: tinypool worker threads running `worker.ts`, one chunk of documents per task.
+ * Workers load the compiled module: beside this file when it runs from `dist/`, else (when this file
+ * is imported as TypeScript, e.g. under vitest) from `dist/src/pipeline/worker.js` in the package root —
+ * so `npm run build` must have run.
+ */
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import Tinypool from "tinypool";
+import { PipelineError } from "../errors.js";
+import type { SftDocument } from "../sft/index.js";
+import type { EncodeSpec } from "./chunk.js";
+import type { EncodeTask } from "./worker.js";
+
+/** The compiled worker module, or a `PipelineError` saying to build first. */
+export function workerFile(): string {
+  const candidates = [new URL("./worker.js", import.meta.url), new URL("../../dist/src/pipeline/worker.js", import.meta.url)];
+  for (const c of candidates) {
+    const p = fileURLToPath(c);
+    if (existsSync(p)) return p;
+  }
+  throw new PipelineError(`worker module not found (looked for ${candidates.map((c) => fileURLToPath(c)).join(", ")}); run "npm run build" first`);
+}
+
+/** Default worker count: the cores this process may use. */
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+/** A pool of tokenizer threads. Results come back as single transferred buffers (see `chunk.ts`). */
+export class TokenizePool {
+  readonly threads: number;
+  private readonly pool: Tinypool;
+
+  /** @param threads worker threads @default os.availableParallelism() */
+  constructor(threads: number = defaultWorkers()) {
+    if (!Number.isInteger(threads) || threads < 1) throw new PipelineError(`workers must be a positive integer, got ${String(threads)}`, { field: "workers" });
+    this.threads = threads;
+    this.pool = new Tinypool({ filename: workerFile(), minThreads: threads, maxThreads: threads, isolateWorkers: false });
+  }
+
+  /** Encode one chunk on some worker. */
+  async encode(spec: EncodeSpec, docs: SftDocument[]): Promise<ArrayBuffer> {
+    const task: EncodeTask = { spec, docs };
+    return (await this.pool.run(task)) as ArrayBuffer;
+  }
+
+  /** Stop the threads. */
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

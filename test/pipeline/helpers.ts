@@ -1,0 +1,41 @@
+/** Shared helpers of the pipeline tests: small real inputs and batch fingerprints. */
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { PackedBatch } from "../../packers/index.js";
+import { sharedPath } from "../shared.js";
+
+/** A temp dir for one test. */
+export function tempDir(tag: string): string {
+  return mkdtempSync(join(tmpdir(), `tokpack-${tag}-`));
+}
+
+/** The first `n` lines of a shared jsonl file, written to `dir/name`. */
+export function subset(dir: string, name: string, rel: string[], n: number): string {
+  const lines = readFileSync(sharedPath(...rel), "utf8").split("\n").filter((l) => l !== "").slice(0, n);
+  const out = join(dir, name);
+  writeFileSync(out, lines.join("\n") + "\n");
+  return out;
+}
+
+/** Everything a batch carries, as one comparable string. */
+export function fingerprint(b: PackedBatch): string {
+  const h = createHash("sha256");
+  for (const a of [b.inputIds, b.labels, b.positionIds, b.segmentIds, b.attentionMask, b.seqLens, b.cuSeqlens, b.rowSegments]) {
+    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    h.update("|");
+  }
+  const { fillRatio, docsPerRow, ...counts } = b.stats;
+  return `${b.index}:${b.rows}:${b.seqLen}:${b.maxSeqlen}:${JSON.stringify(counts)}:${fillRatio.toFixed(9)}:${docsPerRow.toFixed(9)}:${h.digest("hex")}`;
+}
+
+/** Collect fingerprints of an async iterable of batches. */
+export async function collect(it: AsyncIterable<PackedBatch>, limit = Infinity): Promise<string[]> {
+  const out: string[] = [];
+  for await (const b of it) {
+    out.push(fingerprint(b));
+    if (out.length >= limit) break;
+  }
+  return out;
+}
