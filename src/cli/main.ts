@@ -17,6 +17,10 @@ Commands:
            show token boundaries, ids, count and the decode round-trip check
   cat      SOURCE... [--field F | --template T] [--limit N] ...
            print the documents a loader reads (tokpack cat --help for all options)
+  pack     SOURCE... --tokenizer SPEC --out DIR [--seq-len L --packing P --workers N ...]
+           tokenize and pack to disk: Megatron .bin/.idx, .npy rows, manifest.json
+  merge    DIR... --out DIR
+           join per-rank pack outputs into one indexed dataset
   demo     [FILE.jsonl ...]
            encode the bundled examples/data/*.jsonl with cl100k_base and print a summary
 
@@ -36,6 +40,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   inspect: async () => (await import("./inspect.js")).runInspect,
   cat: async () => (await import("./cat.js")).runCat,
   demo: async () => (await import("./demo.js")).runDemo,
+  pack: async () => (await import("./pack.js")).runPack,
+  merge: async () => (await import("./merge.js")).runMerge,
 };
 
 function version(): string {

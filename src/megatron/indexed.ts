@@ -107,6 +107,21 @@ export class IndexedDatasetWriter {
   }
 }
 
+/**
+ * Finish a writer that was killed during `finish()` (idempotent): redo whichever of the index write
+ * and the renames had not happened. The lengths file is removed last, so it marks unfinished work.
+ */
+export function completeIndexed(prefix: string, dtype: TokenDtype, pos: IndexedWriterPosition): void {
+  if (!existsSync(`${prefix}.lens.tmp`)) return;
+  if (existsSync(`${prefix}.bin.tmp`)) {
+    new IndexedDatasetWriter(prefix, dtype, pos).finish();
+    return;
+  }
+  writeIdx(`${prefix}.idx.tmp`, `${prefix}.lens.tmp`, pos.sequences, dtype);
+  renameSync(`${prefix}.idx.tmp`, `${prefix}.idx`);
+  rmSync(`${prefix}.lens.tmp`, { force: true });
+}
+
 /** Write a `.idx` for `count` sequences whose int32 lengths are in `lensFile`, streaming. */
 export function writeIdx(idxPath: string, lensFile: string, count: number, dtype: TokenDtype): void {
   const out = new AppendFile(idxPath);

@@ -13,7 +13,7 @@
  * Rows are in batch order, so batch b is rows `[sum(rows[:b]), sum(rows[:b+1]))`. Files are written as
  * `<name>.npy.tmp` and renamed when complete.
  */
-import { closeSync, openSync, readSync, renameSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, renameSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import type { BatchStats, PackedBatch } from "../../packers/index.js";
 import { DatasetFormatError } from "../errors.js";
@@ -89,6 +89,19 @@ export class PackedRowsWriter {
   /** Close without finishing (temporary files stay for a resume). */
   abandon(): void {
     for (const f of [...this.files, this.batchFile]) f.close();
+  }
+}
+
+/** Finish a rows writer that was killed during `finish()` (idempotent: headers are rewritten, pending renames done). */
+export function completeRows(dir: string, seqLen: number, pos: PackedWriterPosition): void {
+  for (const name of [...ROW_FILES, BATCH_FILE]) {
+    const tmp = join(dir, `${name}.npy.tmp`);
+    if (!existsSync(tmp)) continue;
+    const size = NPY_HEADER_BYTES + (name === BATCH_FILE ? pos.batches * 8 * BATCH_FIELDS : pos.rows * seqLen * 4);
+    truncateSync(tmp, size);
+    if (name === BATCH_FILE) rewriteNpyHeader(tmp, "<i8", [pos.batches, BATCH_FIELDS]);
+    else rewriteNpyHeader(tmp, "<i4", [pos.rows, seqLen]);
+    renameSync(tmp, join(dir, `${name}.npy`));
   }
 }
 

@@ -1,0 +1,194 @@
+/**
+ * `packToDisk`: run a pipeline and write its documents as a Megatron indexed dataset, its batches as
+ * `.npy` packed rows, and a `manifest.json` — crash-safe and resumable:
+ * - every output is written under a temporary name (`*.tmp`) and renamed when complete; the manifest
+ *   is written last, so a directory with a `manifest.json` is complete;
+ * - every `checkpointMs` the outputs are fsynced and a checkpoint records their sizes and the
+ *   pipeline state; `resume: true` truncates the temporary files back to the checkpoint and continues,
+ *   reaching the same final bytes as an uninterrupted run.
+ */
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { resolveSources, type Format } from "../../loaders/index.js";
+import { DatasetFormatError } from "../errors.js";
+import { createPipeline, type PipelineOptions } from "../pipeline/index.js";
+import { loadTokenizer } from "../tokenizers/load.js";
+import { readCheckpoint, removeCheckpoint, writeCheckpoint, type PackCheckpoint } from "./checkpoint.js";
+import { DTYPE_CODES, dtypeForVocab } from "./dtype.js";
+import { completeIndexed, IndexedDatasetWriter } from "./indexed.js";
+import { MANIFEST_FILE, sha256File, vocabSha256, writeManifest, type Manifest, type ManifestCounts, type ManifestSource } from "./manifest.js";
+import { completeRows, PackedRowsWriter, ROW_FILES } from "./packed.js";
+
+/** Progress numbers passed to {@link PackToDiskOptions.onProgress}. */
+export interface PackProgress {
+  documents: number;
+  tokens: number;
+  rows: number;
+  /** UTF-16 code units of input text encoded in this process. */
+  inputChars: number;
+  /** Bytes of all local inputs (0 when unknown). */
+  inputBytes: number;
+  elapsedMs: number;
+  done: boolean;
+}
+
+/** Options of {@link packToDisk}. */
+export interface PackToDiskOptions extends Omit<PipelineOptions, "tokenizer" | "state" | "onDocument"> {
+  /** Tokenizer spec (built-in name or file). */
+  tokenizer: string;
+  /** Output directory (created). */
+  out: string;
+  /** File prefix of the indexed dataset inside `out`. @default "data" */
+  prefix?: string;
+  /** Continue an interrupted run in `out` (a complete `out` is left as it is). @default false */
+  resume?: boolean;
+  /** Milliseconds between checkpoints. @default 2000 */
+  checkpointMs?: number;
+  /** The package version recorded in the manifest. @default "unknown" */
+  version?: string;
+  /** Called about every `progressMs` and once at the end. */
+  onProgress?: (p: PackProgress) => void;
+  /** @default 500 */
+  progressMs?: number;
+}
+
+/** What {@link packToDisk} did. */
+export interface PackResult {
+  manifest: Manifest;
+  /** True when `out` was already complete and nothing was written. */
+  alreadyComplete: boolean;
+  /** True when an interrupted run was continued. */
+  resumed: boolean;
+}
+
+async function describeSources(sources: string | readonly string[], format: Format | undefined): Promise<ManifestSource[]> {
+  const files = await resolveSources(typeof sources === "string" ? [sources] : sources, format !== undefined ? { format } : {});
+  const out: ManifestSource[] = [];
+  for (const f of files) {
+    if (existsSync(f.name) && statSync(f.name).isFile()) out.push({ path: f.name, bytes: statSync(f.name).size, sha256: await sha256File(f.name) });
+    else out.push({ path: f.name });
+  }
+  return out;
+}
+
+function zeroCounts(): ManifestCounts {
+  return { documents: 0, tokens: 0, rows: 0, batches: 0, padding: 0, truncated: 0, dropped: 0, skippedNull: 0 };
+}
+
+/** Pack `sources` into `out` (see the module comment for the layout and crash safety). */
+export async function packToDisk(options: PackToDiskOptions): Promise<PackResult> {
+  const { out, resume = false, checkpointMs = 2000, progressMs = 500, onProgress, version = "unknown", ...rest } = options;
+  const prefix = options.prefix ?? "data";
+  mkdirSync(out, { recursive: true });
+  const existing = readCheckpoint(out);
+  if (existsSync(join(out, MANIFEST_FILE)) && existing === undefined) {
+    if (resume) {
+      const { readManifest } = await import("./manifest.js");
+      return { manifest: readManifest(out), alreadyComplete: true, resumed: false };
+    }
+    throw new DatasetFormatError("already holds a complete tokpack output; choose another --out (or --resume to keep it)", { file: out });
+  }
+  if (existing !== undefined && !resume) throw new DatasetFormatError("holds an interrupted run; continue it with --resume, or remove the directory", { file: out });
+
+  const runOptions = JSON.stringify({ ...rest, prefix, onProgress: undefined, workers: undefined, prefetch: undefined });
+  const sources = await describeSources(options.sources, options.loader?.format);
+  let cp = existing;
+  if (cp !== undefined) {
+    if (cp.options !== runOptions) throw new DatasetFormatError("cannot resume: this run's options differ from the interrupted run's", { file: join(out, ".tokpack-checkpoint.json") });
+    if (JSON.stringify(cp.sources) !== JSON.stringify(sources)) throw new DatasetFormatError("cannot resume: the inputs changed since the interrupted run (size or sha256)", { file: out });
+    if (cp.finishing !== undefined) {
+      completeIndexed(join(out, prefix), cp.finishing.indexed.dtype, cp.indexed);
+      completeRows(out, options.seqLen, cp.rows);
+      writeManifest(out, cp.finishing);
+      removeCheckpoint(out);
+      return { manifest: cp.finishing, alreadyComplete: false, resumed: true };
+    }
+  }
+
+  const tokenizer = await loadTokenizer(options.tokenizer);
+  const dtype = dtypeForVocab(tokenizer.vocabSize);
+  const indexed = new IndexedDatasetWriter(join(out, prefix), dtype, cp?.indexed);
+  const rows = new PackedRowsWriter(out, options.seqLen, cp?.rows);
+  const counts = cp?.counts ?? zeroCounts();
+  const docsOnDisk = indexed.position.sequences;
+  const inputBytes = sources.reduce((s, x) => s + (x.bytes ?? 0), 0);
+  const pipeline = createPipeline({
+    ...rest,
+    ...(cp !== undefined ? { state: cp.pipeline } : {}),
+    onDocument: (doc, index) => {
+      if (index < docsOnDisk) return; // replayed after a resume: already written
+      indexed.append(doc.ids);
+    },
+  });
+  const started = Date.now();
+  let lastCheckpoint = started;
+  let lastProgress = started;
+  const checkpoint = (): void => {
+    indexed.sync();
+    rows.sync();
+    const c: PackCheckpoint = { v: 1, options: runOptions, sources, pipeline: pipeline.state(), indexed: indexed.position, rows: rows.position, counts: { ...counts } };
+    writeCheckpoint(out, c);
+  };
+  const progress = (done: boolean): void => {
+    onProgress?.({ documents: indexed.position.sequences, tokens: indexed.position.tokens, rows: counts.rows, inputChars: pipeline.inputChars, inputBytes, elapsedMs: Date.now() - started, done });
+  };
+  if (cp === undefined) checkpoint();
+  try {
+    for await (const batch of pipeline) {
+      rows.append(batch);
+      const s = batch.stats;
+      counts.rows += s.rows;
+      counts.batches++;
+      counts.padding += s.paddingTokens;
+      counts.truncated += s.truncatedTokens;
+      counts.dropped += s.droppedTokens;
+      const now = Date.now();
+      if (now - lastCheckpoint >= checkpointMs) {
+        checkpoint();
+        lastCheckpoint = now;
+      }
+      if (onProgress !== undefined && now - lastProgress >= progressMs) {
+        progress(false);
+        lastProgress = now;
+      }
+    }
+  } catch (e) {
+    indexed.abandon();
+    rows.abandon();
+    throw e;
+  }
+  counts.documents = indexed.position.sequences;
+  counts.tokens = indexed.position.tokens;
+  counts.skippedNull = pipeline.loaderStats().skippedNull;
+  const manifest: Manifest = {
+    format: "tokpack-packed/1",
+    tokpackVersion: version,
+    tokenizer: {
+      spec: options.tokenizer,
+      vocabSize: tokenizer.vocabSize,
+      vocabSha256: vocabSha256(tokenizer),
+      ...(existsSync(options.tokenizer) ? { fileSha256: await sha256File(options.tokenizer) } : {}),
+    },
+    seqLen: options.seqLen,
+    batchSize: options.batchSize,
+    packing: options.packing ?? "bfd",
+    ...(options.template !== undefined ? { chat: typeof options.template === "string" ? options.template : JSON.stringify(options.template) } : {}),
+    loader: { ...options.loader, pack: options.pack ?? {}, encode: options.encode ?? {} },
+    sources,
+    rank: options.loader?.rank ?? 0,
+    worldSize: options.loader?.worldSize ?? 1,
+    indexed: { prefix, dtype, dtypeCode: DTYPE_CODES[dtype] },
+    rows: { files: Object.fromEntries(ROW_FILES.map((f) => [`${f}.npy`, { dtype: "<i4", shape: [counts.rows, options.seqLen] }]).concat([["batches.npy", { dtype: "<i8", shape: [counts.batches, 4] }]])) },
+    counts: { ...counts },
+  };
+  // Mark "finishing" first: a kill during the renames resumes by writing the manifest only.
+  indexed.sync();
+  rows.sync();
+  writeCheckpoint(out, { v: 1, options: runOptions, sources, pipeline: pipeline.state(), indexed: indexed.position, rows: rows.position, counts, finishing: manifest });
+  indexed.finish();
+  rows.finish();
+  writeManifest(out, manifest);
+  removeCheckpoint(out);
+  progress(true);
+  return { manifest, alreadyComplete: false, resumed: cp !== undefined };
+}
