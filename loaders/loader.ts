@@ -11,6 +11,7 @@ import type { DocumentMaker } from "./document.js";
 import type { HttpOptions } from "./http.js";
 import { topLevelColumns } from "./parquet.js";
 import { makePlan } from "./plan.js";
+import { columnChunkRanges, ReadAhead } from "./readahead.js";
 import type { Piece, Plan } from "./plan.js";
 import { hash32, Rng, seedWord } from "./random.js";
 import type { RngState } from "./random.js";
@@ -209,7 +210,8 @@ export class Loader implements AsyncIterableIterator<Document> {
   private async startPiece(plan: Plan, piece: Piece): Promise<AsyncGenerator<RawRecord>> {
     if (this.open?.file !== piece.file) {
       await this.closeSource();
-      this.open = { file: piece.file, src: await plan.files[piece.file]!.open() };
+      const src = await plan.files[piece.file]!.open();
+      this.open = { file: piece.file, src: plan.footers.has(piece.file) ? new ReadAhead(src) : src };
     }
     const file = plan.files[piece.file]!;
     const footer = plan.footers.get(piece.file);
@@ -218,7 +220,10 @@ export class Loader implements AsyncIterableIterator<Document> {
     this.cur.nextOffset = resume?.offset ?? -1;
     this.cur.nextLine = resume?.line ?? -1;
     this.cur.nextRow = resume?.row ?? -1;
-    return readPiece(piece, resume, { file, src: this.open.src, footer, columns, skipBad: this.opts.skipBad ?? false, stats: this.statsV }, this.cur);
+    const src = this.open.src;
+    const next = this.pieces[this.pieceIdx + 1];
+    const onRowsRead = src instanceof ReadAhead && footer && next?.file === piece.file ? () => src.prefetch(columnChunkRanges(footer, next.start, columns)) : undefined;
+    return readPiece(piece, resume, { file, src, footer, columns, skipBad: this.opts.skipBad ?? false, stats: this.statsV, ...(onRowsRead ? { onRowsRead } : {}) }, this.cur);
   }
 
   private async closeSource(): Promise<void> {

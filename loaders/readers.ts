@@ -60,6 +60,8 @@ export interface ReadContext {
   columns: string[] | undefined;
   skipBad: boolean;
   stats: LoaderStats;
+  /** Called once a parquet piece's rows are in memory: a chance to start reading the next piece. */
+  onRowsRead?: () => void;
 }
 
 /** Raw records of `piece` from `resume` on (its start when undefined). */
@@ -169,6 +171,7 @@ async function* readParquet(piece: Piece, resume: PiecePos | undefined, ctx: Rea
   const from = resume?.row ?? piece.start;
   if (from >= piece.end) return;
   const rows = await readParquetRows(ctx.src, md, from, piece.end, ctx.columns, true);
+  ctx.onRowsRead?.();
   cur.line = 0;
   cur.offset = 0;
   cur.nextOffset = -1;
