@@ -93,9 +93,10 @@ const MAPPED_SPACE_RE = new RegExp(`[${charClass(WHITESPACE.replace(" 20 ", " ")
 const CJK_RE = new RegExp(`[${charClass(CJK)}]`, "gu");
 const MARKS_RE = new RegExp(`[${charClass(NONSPACING_MARKS)}]`, "gu");
 const NFD_NEWER_RE = new RegExp(`([${charClass(NFD_NEWER)}])`, "u");
-const LOWERCASE_NEWER_RE = new RegExp(`[${charClass(LOWERCASE_NEWER)}]`, "u");
+const LOWERCASE_NEWER_RE = new RegExp(`([${charClass(LOWERCASE_NEWER)}])`, "u");
 const NON_ASCII_RE = /[^\x00-\x7f]/;
-const FINAL_SIGMA = "\u03c2";
+const CAPITAL_SIGMA = "\u03a3";
+const SMALL_SIGMA = "\u03c3";
 
 /** NFD, except the few characters the reference cannot decompose yet. */
 function nfd(text: string): string {
@@ -109,14 +110,21 @@ function nfd(text: string): string {
 
 /**
  * Rust's `char::to_lowercase`, code point by code point. JS lowercases Σ to ς at the end of a word
- * (Final_Sigma); Rust always gives σ. Otherwise the two agree except on LOWERCASE_NEWER.
+ * (Final_Sigma, its only context-dependent mapping); Rust always gives σ. So the text between Σs is
+ * lowercased by JS and every Σ becomes σ. The two also differ on LOWERCASE_NEWER, kept as is.
  */
 function lowercase(text: string): string {
-  const lower = text.toLowerCase();
-  if (!lower.includes(FINAL_SIGMA) && !LOWERCASE_NEWER_RE.test(text)) return lower;
-  let out = "";
-  for (const ch of text) out += LOWERCASE_NEWER_RE.test(ch) ? ch : ch.toLowerCase();
-  return out;
+  if (LOWERCASE_NEWER_RE.test(text)) {
+    return text
+      .split(LOWERCASE_NEWER_RE)
+      .map((part, i) => (i % 2 === 1 ? part : lowercase(part)))
+      .join("");
+  }
+  return text.includes(CAPITAL_SIGMA) ? text.split(CAPITAL_SIGMA).map(toLower).join(SMALL_SIGMA) : text.toLowerCase();
+}
+
+function toLower(s: string): string {
+  return s.toLowerCase();
 }
 
 /** Config of HF `BertNormalizer` (tokenizer.json field names). */

@@ -6,10 +6,12 @@
  * ("##") in front. If some position matches nothing, the whole word is one `unk`; a word longer
  * than `max_input_chars_per_word` code points is `unk` without trying.
  *
- * Performance notes: candidates are never longer than the longest vocab token (18 UTF-16 units for
- * bert-base-uncased), so the search starts there instead of at the word's end — exact, and it
- * turns the worst case from O(word²) lookups into O(word · 18). Ids go to a reused scratch array
- * first (a bad word rewinds to a single unk) and are then copied to the caller's buffer.
+ * Performance notes: Rust tries word[start..end] for end = len, len-1, … with a hash lookup (and a
+ * new string) each; the first hit is the longest vocab entry that prefixes word[start..]. A trie
+ * walk finds the same entry in one forward pass with no strings. Model time on shared multi.jsonl
+ * (8 MB): 1.33 s with Map lookups of slices (already capped at the longest token's length, 18
+ * units) → 0.37 s with the trie; en.jsonl 0.36 → 0.16 s. No per-word cache: a hit costs one walk.
+ * Ids go to a reused scratch array first (a bad word rewinds to a single unk), then to `out`.
  */
 import { VocabFormatError } from "../../errors.js";
 import { ensureSpace, type Decoder, type Model } from "./components.js";
@@ -24,10 +26,6 @@ export interface WordPieceJson {
   /** @default 100 */
   max_input_chars_per_word?: number;
 }
-
-const CACHE_LIMIT = 1 << 14;
-/** Words up to this many UTF-16 units are cached (longer ones are rare and mostly unk). */
-const CACHE_MAX_WORD = 48;
 
 /**
  * Builds a WordPiece model. `where` (the file) is named in every error: a vocab that is not an
@@ -49,25 +47,27 @@ export function createWordPieceModel(json: WordPieceJson, where: string): Model 
 
   const vocab = new Map<string, number>();
   const idToToken: string[] = [];
-  let maxTokenLength = 0;
   for (const token in json.vocab) {
     const id = json.vocab[token];
-    if (!Number.isInteger(id) || id! < 0 || id! > 0xffffffff) {
+    if (!Number.isInteger(id) || id! < 0 || id! > 0x7fffffff) {
       fail("model.vocab", `token ${JSON.stringify(token)} has id ${JSON.stringify(id)}; ids must be non-negative integers`);
     }
     vocab.set(token, id!);
     idToToken[id!] = token;
-    if (token.length > maxTokenLength) maxTokenLength = token.length;
   }
-  if (typeof json.unk_token !== "string") fail("model.unk_token", "WordPiece needs an unk_token string");
-  const unkId = vocab.get(json.unk_token);
+  // HF's WordPiece builder defaults a missing unk_token to "[UNK]".
+  const unkToken: unknown = json.unk_token ?? "[UNK]";
+  if (typeof unkToken !== "string") fail("model.unk_token", `must be a string, got ${JSON.stringify(unkToken)}`);
+  const unkId = vocab.get(unkToken as string);
   if (unkId === undefined) {
-    fail("model.unk_token", `unk_token ${JSON.stringify(json.unk_token)} is not in the vocab (add it, or fix the name)`);
+    fail("model.unk_token", `unk_token ${JSON.stringify(unkToken)} is not in the vocab (add it, or fix the name)`);
   }
   const unk = unkId!;
+  const trie = new Trie(vocab);
+  // Sub-words after the first are looked up as prefix + sub-word: walk the prefix once, start there.
+  const continuation = trie.walk(trie.root, prefix);
 
   let scratch = new Uint32Array(256);
-  const cache = new Map<string, Uint32Array>();
 
   /** Writes the ids of `word` to `scratch`; returns how many. */
   const tokenize = (word: string): number => {
@@ -81,18 +81,19 @@ export function createWordPieceModel(json: WordPieceJson, where: string): Model 
     let n = 0;
     let start = 0;
     while (start < len) {
-      let end = Math.min(len, start + maxTokenLength);
-      // Never cut a surrogate pair.
-      if (end < len && isLow(word.charCodeAt(end)) && isHigh(word.charCodeAt(end - 1))) end--;
-      let id: number | undefined;
-      while (end > start) {
-        const sub = word.slice(start, end);
-        id = vocab.get(start > 0 ? prefix + sub : sub);
-        if (id !== undefined) break;
-        // Drop the last character (a code point, as Rust's `chars().last()`).
-        end -= end - 2 >= start && isLow(word.charCodeAt(end - 1)) && isHigh(word.charCodeAt(end - 2)) ? 2 : 1;
+      // Longest vocab entry that is a prefix of word[start..]: follow the trie as far as it goes.
+      let node = start === 0 ? trie.root : continuation;
+      let id = -1;
+      let end = start;
+      for (let i = start; i < len && node >= 0; i++) {
+        node = trie.child(node, word.charCodeAt(i));
+        // A match ends on a code point boundary (Rust slices by chars), never inside a surrogate pair.
+        if (node >= 0 && trie.ids[node]! >= 0 && !(i + 1 < len && isLow(word.charCodeAt(i + 1)) && isHigh(word.charCodeAt(i)))) {
+          id = trie.ids[node]!;
+          end = i + 1;
+        }
       }
-      if (id === undefined) {
+      if (id < 0) {
         scratch[0] = unk;
         return 1;
       }
@@ -108,23 +109,73 @@ export function createWordPieceModel(json: WordPieceJson, where: string): Model 
     tokenToId: (token) => vocab.get(token),
     idToToken: (id) => idToToken[id],
     encodePiece(piece: string, out: Uint32Array, pos: number): number {
-      const hit = cache.get(piece);
-      if (hit !== undefined) {
-        ensureSpace(out, pos, hit.length);
-        for (let k = 0; k < hit.length; k++) out[pos + k] = hit[k]!;
-        return pos + hit.length;
-      }
       const n = tokenize(piece);
       ensureSpace(out, pos, n);
       for (let k = 0; k < n; k++) out[pos + k] = scratch[k]!;
-      // Only words that split into several ids are worth caching: a whole-word hit is one lookup.
-      if (n > 1 && piece.length <= CACHE_MAX_WORD) {
-        if (cache.size >= CACHE_LIMIT) cache.clear();
-        cache.set(piece, scratch.slice(0, n));
-      }
       return pos + n;
     },
   };
+}
+
+/**
+ * A character trie of the vocab over UTF-16 units, its edges in one open-addressing hash table of
+ * (parent, unit) → child. Node ids index `ids` (the token id ending there, or -1). No strings are
+ * built while encoding.
+ */
+class Trie {
+  readonly root = 0;
+  ids: Int32Array;
+  private parents: Int32Array;
+  private units: Int32Array;
+  private children: Int32Array;
+  private mask: number;
+  private nodes = 1;
+
+  constructor(vocab: ReadonlyMap<string, number>) {
+    let units = 1;
+    for (const token of vocab.keys()) units += token.length;
+    // ≤ one edge per unit; load factor ≤ 1/2.
+    let capacity = 16;
+    while (capacity < units * 2) capacity *= 2;
+    this.mask = capacity - 1;
+    this.parents = new Int32Array(capacity).fill(-1);
+    this.units = new Int32Array(capacity);
+    this.children = new Int32Array(capacity);
+    this.ids = new Int32Array(units).fill(-1);
+    for (const [token, id] of vocab) {
+      let node = this.root;
+      for (let i = 0; i < token.length; i++) node = this.childOrAdd(node, token.charCodeAt(i));
+      this.ids[node] = id;
+    }
+  }
+
+  private slot(parent: number, unit: number): number {
+    let h = (Math.imul(parent, 0x9e3779b1) ^ Math.imul(unit, 0x85ebca6b)) & this.mask;
+    while (this.parents[h] !== -1 && (this.parents[h] !== parent || this.units[h] !== unit)) h = (h + 1) & this.mask;
+    return h;
+  }
+
+  private childOrAdd(parent: number, unit: number): number {
+    const h = this.slot(parent, unit);
+    if (this.parents[h] === -1) {
+      this.parents[h] = parent;
+      this.units[h] = unit;
+      this.children[h] = this.nodes++;
+    }
+    return this.children[h]!;
+  }
+
+  /** The child of `parent` along `unit`, or -1. */
+  child(parent: number, unit: number): number {
+    const h = this.slot(parent, unit);
+    return this.parents[h] === -1 ? -1 : this.children[h]!;
+  }
+
+  /** The node reached from `node` along `text`, or -1. */
+  walk(node: number, text: string): number {
+    for (let i = 0; i < text.length && node >= 0; i++) node = this.child(node, text.charCodeAt(i));
+    return node;
+  }
 }
 
 function isHigh(c: number): boolean {
