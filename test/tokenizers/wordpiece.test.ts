@@ -1,8 +1,9 @@
 /**
- * WordPiece (bert-base-uncased) against HF `tokenizers` (Rust, napi): ids on every document of
- * shared/data/text/{en,code,multi}.jsonl and on edge cases, with and without [CLS]/[SEP]; the
- * BertNormalizer and BertPreTokenizer on every Unicode code point, flag by flag; the decoder; the
- * built-in vocab conversion; errors.
+ * WordPiece (bert-base-uncased) against HF `tokenizers` (Rust, napi) loading the same
+ * tokenizer.json: ids on every document of shared/data/text/{en,code,multi}.jsonl and on edge
+ * cases, with and without [CLS]/[SEP]; other BertNormalizer configurations; the BertNormalizer and
+ * BertPreTokenizer on every Unicode code point, flag by flag; the decoder; the built-in vocab
+ * conversion; errors.
  *
  * The napi binding converts JS strings to UTF-8, so lone surrogates reach the reference as U+FFFD;
  * our normalizer does the same conversion at its input.
@@ -10,6 +11,8 @@
 import { createRequire } from "node:module";
 import { beforeAll, describe, expect, it } from "vitest";
 import { VocabFormatError } from "../../src/errors.js";
+import { loadTokenizer } from "../../src/tokenizers/load.js";
+import type { Tokenizer } from "../../src/tokenizers/types.js";
 import { bertBaseUncasedJson, bertBaseUncasedVocab } from "../../src/tokenizers/builtin-bert.js";
 import { AddedTokenMatcher, type AddedTokenJson, type Segment } from "../../src/tokenizers/hf/added-tokens.js";
 import { bertPreTokenizer, createBertNormalizer, type BertNormalizerConfig } from "../../src/tokenizers/hf/bert.js";
@@ -44,9 +47,9 @@ interface Encoder {
 }
 
 /**
- * bert-base-uncased composed by hand from this module's stages, in `tokenizers`' order: added
- * tokens on the raw text → normalizer → pre-tokenizer → model → [CLS] … [SEP]. Once the loader
- * handles WordPiece, `loadTokenizer("bert-base-uncased")` replaces this (same encode/decode shape).
+ * A BERT tokenizer composed by hand from this module's stages, in `tokenizers`' order: added
+ * tokens on the raw text → normalizer → pre-tokenizer → model → [CLS] … [SEP]. The corpora go
+ * through `loadTokenizer("bert-base-uncased")`; this runs other BertNormalizer configurations.
  */
 function composeBert(json: BertJson): Encoder {
   const added = new AddedTokenMatcher(json.added_tokens);
@@ -118,11 +121,16 @@ describe.runIf(hasShared())("bert-base-uncased (WordPiece) matches HF tokenizers
     multi: corpus("multi"),
     edge: [...edgeCases(), ...bertEdgeCases()],
   };
-  let ours: Encoder;
+  let ours: Tokenizer;
   let ref: HfReference;
-  beforeAll(() => {
-    ours = composeBert(json);
+  beforeAll(async () => {
+    ours = await loadTokenizer("bert-base-uncased");
     ref = hfReference(json);
+  });
+
+  it("the composed stages and loadTokenizer agree on the edge cases", () => {
+    const composed = composeBert(json);
+    expect(mismatches(sets["edge"]!, (t) => composed.encode(t), (t) => ours.encode(t))).toEqual([]);
   });
 
   for (const [name, docs] of Object.entries(sets)) {
@@ -138,12 +146,15 @@ describe.runIf(hasShared())("bert-base-uncased (WordPiece) matches HF tokenizers
     expect(mismatches(docs, (t) => ours.encode(t, { addSpecialTokens: false }), (_t, i) => expected[i]!)).toEqual([]);
   });
 
-  it("decode equals the reference's decode(ids)", async () => {
+  it("decode equals the reference's decode(ids), with and without special tokens", async () => {
     const sample = (name: string): string[] => sets[name]!.slice(0, 25).map((d) => d.slice(0, 3000));
     const docs = [...bertEdgeCases(), ...sample("en"), ...sample("multi"), ...sample("code")];
+    const composed = composeBert(json);
     for (const d of docs) {
       const ids = (await ref.encode(d)).getIds();
       expect(ours.decode(ids)).toBe(await ref.decode(ids, false));
+      expect(ours.decode(ids, { skipSpecialTokens: true })).toBe(await ref.decode(ids, true));
+      expect(composed.decode(ids)).toBe(await ref.decode(ids, false));
     }
   });
 
