@@ -58,3 +58,12 @@ export function stringFlag(command: string, args: ParsedArgs, name: string, requ
 export function boolFlag(args: ParsedArgs, name: string): boolean {
   return args.flags[name] === true;
 }
+
+/** An integer flag ≥ `min`, or undefined when absent; anything else is a `UsageError`. */
+export function intFlag(command: string, args: ParsedArgs, name: string, min: number): number | undefined {
+  const v = stringFlag(command, args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${command}: --${name} must be an integer ≥ ${min}, got "${v}"`);
+  return n;
+}

@@ -7,7 +7,8 @@
 import { UsageError } from "../errors.js";
 import { createLoader } from "../../loaders/index.js";
 import type { Document, LoaderOptions } from "../../loaders/index.js";
-import { boolFlag, parseFlags, stringFlag } from "./args.js";
+import { boolFlag, intFlag, parseFlags } from "./args.js";
+import { LOADER_FLAGS, LOADER_USAGE, loaderOptionsFrom } from "./loader-flags.js";
 
 const USAGE = `Usage: tokpack cat SOURCE... [options]
 
@@ -15,42 +16,14 @@ SOURCE is a file, folder, glob, http(s) URL, zip:archive.zip!/glob or a .manifes
 (.jsonl, .json, .parquet; .gz/.zst compressed jsonl).
 
 Options:
-  --field F             print field F (dotted paths reach into objects); default: text
-  --template T          join fields, e.g. '{question}\\n\\n{answer}' (\\n, \\t escapes understood)
-  --rank R              this rank (with --world-size)
-  --world-size W        number of ranks sharing the data
-  --shuffle-seed S      shuffle shard order and documents (buffer of --shuffle-buffer, default 1000)
-  --shuffle-buffer N    shuffle buffer size
-  --epochs N            passes over the data (default 1)
-  --limit N             stop after N documents
-  --format F            jsonl | json | parquet (default: from the file name)
-  --skip-bad            skip malformed records and report how many at the end`;
+${LOADER_USAGE}
+  --limit N             stop after N documents`;
 
 const FLAGS = {
-  field: { type: "string" },
-  template: { type: "string" },
-  rank: { type: "string" },
-  "world-size": { type: "string" },
-  "shuffle-seed": { type: "string" },
-  "shuffle-buffer": { type: "string" },
-  epochs: { type: "string" },
+  ...LOADER_FLAGS,
   limit: { type: "string" },
-  format: { type: "string" },
-  "skip-bad": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
-
-function intFlag(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`cat: --${name} must be an integer ≥ ${min}, got "${v}"`);
-  return n;
-}
-
-/** `\n`, `\t`, `\\` in a template typed on a shell command line. */
-function unescape(t: string): string {
-  return t.replace(/\\([nt\\])/g, (_, c: string) => (c === "n" ? "\n" : c === "t" ? "\t" : "\\"));
-}
 
 /** The printed value of a document. */
 function valueOf(d: Document, forceText: boolean): unknown {
@@ -65,29 +38,10 @@ function optionsFrom(argv: string[]): { opts: LoaderOptions; limit: number; forc
   const args = parseFlags("cat", argv, FLAGS, Infinity);
   if (boolFlag(args, "help")) return "help";
   if (args.positionals.length === 0) throw new UsageError("cat: give at least one SOURCE");
-  const field = stringFlag("cat", args, "field");
-  const template = stringFlag("cat", args, "template");
-  if (field !== undefined && template !== undefined) throw new UsageError("cat: use --field or --template, not both");
-  const rank = intFlag("rank", stringFlag("cat", args, "rank"), 0);
-  const worldSize = intFlag("world-size", stringFlag("cat", args, "world-size"), 1);
-  if ((rank === undefined) !== (worldSize === undefined)) throw new UsageError("cat: --rank and --world-size go together");
-  if (rank !== undefined && worldSize !== undefined && rank >= worldSize) throw new UsageError(`cat: --rank ${rank} must be below --world-size ${worldSize}`);
-  const seedText = stringFlag("cat", args, "shuffle-seed");
-  const format = stringFlag("cat", args, "format");
-  if (format !== undefined && format !== "jsonl" && format !== "json" && format !== "parquet") throw new UsageError(`cat: --format must be jsonl, json or parquet, got "${format}"`);
-  const buffer = intFlag("shuffle-buffer", stringFlag("cat", args, "shuffle-buffer"), 0);
-  const epochs = intFlag("epochs", stringFlag("cat", args, "epochs"), 1);
-  const opts: LoaderOptions = {
-    sources: args.positionals,
-    document: { ...(field !== undefined ? { field } : {}), ...(template !== undefined ? { template: unescape(template) } : {}), onNull: "keep" },
-    skipBad: boolFlag(args, "skip-bad"),
-    ...(rank !== undefined && worldSize !== undefined ? { rank, worldSize } : {}),
-    ...(seedText !== undefined ? { shuffleSeed: /^-?\d+$/.test(seedText) ? Number(seedText) : seedText } : {}),
-    ...(buffer !== undefined ? { shuffleBuffer: buffer } : {}),
-    ...(epochs !== undefined ? { epochs } : {}),
-    ...(format !== undefined ? { format } : {}),
-  };
-  return { opts, limit: intFlag("limit", stringFlag("cat", args, "limit"), 0) ?? Infinity, forceText: field !== undefined || template !== undefined };
+  const loader = loaderOptionsFrom("cat", args);
+  const opts: LoaderOptions = { ...loader, sources: args.positionals, document: { ...loader.document, onNull: "keep" } };
+  const forceText = loader.document?.field !== undefined || loader.document?.template !== undefined;
+  return { opts, limit: intFlag("cat", args, "limit", 0) ?? Infinity, forceText };
 }
 
 /** Writes to stdout in 64 KiB batches, waiting for the pipe to drain (backpressure). */

@@ -6,11 +6,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import type { LoaderOptions } from "../../loaders/index.js";
 import { packToDisk, type PackProgress } from "../megatron/index.js";
 import type { TemplateSpec } from "../pipeline/index.js";
 import type { PackAlgorithm } from "../../packers/index.js";
-import { boolFlag, parseFlags, stringFlag, type ParsedArgs } from "./args.js";
+import { boolFlag, intFlag, parseFlags, stringFlag, type ParsedArgs } from "./args.js";
+import { LOADER_FLAGS, LOADER_USAGE, loaderOptionsFrom } from "./loader-flags.js";
 
 const USAGE = `Usage: tokpack pack SOURCE... --tokenizer SPEC --out DIR [options]
 
@@ -31,7 +31,7 @@ Options:
   --resume              continue an interrupted run in DIR
   --prefix NAME         file prefix of the indexed dataset (default data)
 Loader options (as tokpack cat):
-  --field F | --template T, --shuffle-seed S, --shuffle-buffer N, --epochs N, --format F, --skip-bad`;
+${LOADER_USAGE}`;
 
 const FLAGS = {
   tokenizer: { type: "string" },
@@ -45,54 +45,9 @@ const FLAGS = {
   resume: { type: "boolean" },
   prefix: { type: "string" },
   "checkpoint-ms": { type: "string" },
-  // loader flags, as in `tokpack cat`
-  field: { type: "string" },
-  template: { type: "string" },
-  rank: { type: "string" },
-  "world-size": { type: "string" },
-  "shuffle-seed": { type: "string" },
-  "shuffle-buffer": { type: "string" },
-  epochs: { type: "string" },
-  format: { type: "string" },
-  "skip-bad": { type: "boolean" },
+  ...LOADER_FLAGS,
   help: { type: "boolean", short: "h" },
 } as const;
-
-function intFlag(args: ParsedArgs, name: string, min: number): number | undefined {
-  const v = stringFlag("pack", args, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`pack: --${name} must be an integer ≥ ${min}, got "${v}"`);
-  return n;
-}
-
-/**
- * Loader options from the flags `tokpack cat` takes. Mirrors `optionsFrom` in cat.ts, which is not
- * exported yet (see the pipeline issue's report); `onNull` is "skip" here: null texts are not documents.
- */
-function loaderOptions(args: ParsedArgs): Omit<LoaderOptions, "sources"> {
-  const field = stringFlag("pack", args, "field");
-  const template = stringFlag("pack", args, "template")?.replace(/\\([nt\\])/g, (_, c: string) => (c === "n" ? "\n" : c === "t" ? "\t" : "\\"));
-  if (field !== undefined && template !== undefined) throw new UsageError("pack: use --field or --template, not both");
-  const rank = intFlag(args, "rank", 0);
-  const worldSize = intFlag(args, "world-size", 1);
-  if ((rank === undefined) !== (worldSize === undefined)) throw new UsageError("pack: --rank and --world-size go together");
-  if (rank !== undefined && worldSize !== undefined && rank >= worldSize) throw new UsageError(`pack: --rank ${rank} must be below --world-size ${worldSize}`);
-  const seed = stringFlag("pack", args, "shuffle-seed");
-  const format = stringFlag("pack", args, "format");
-  if (format !== undefined && format !== "jsonl" && format !== "json" && format !== "parquet") throw new UsageError(`pack: --format must be jsonl, json or parquet, got "${format}"`);
-  const buffer = intFlag(args, "shuffle-buffer", 0);
-  const epochs = intFlag(args, "epochs", 1);
-  return {
-    document: { ...(field !== undefined ? { field } : {}), ...(template !== undefined ? { template } : {}) },
-    ...(boolFlag(args, "skip-bad") ? { skipBad: true } : {}),
-    ...(rank !== undefined && worldSize !== undefined ? { rank, worldSize } : {}),
-    ...(seed !== undefined ? { shuffleSeed: /^-?\d+$/.test(seed) ? Number(seed) : seed } : {}),
-    ...(buffer !== undefined ? { shuffleBuffer: buffer } : {}),
-    ...(epochs !== undefined ? { epochs } : {}),
-    ...(format !== undefined ? { format } : {}),
-  };
-}
 
 function templateOf(args: ParsedArgs): TemplateSpec | undefined {
   const t = stringFlag("pack", args, "chat-template");
@@ -143,23 +98,23 @@ export async function runPack(argv: string[]): Promise<number> {
   let out = stringFlag("pack", args, "out", true);
   const packing = stringFlag("pack", args, "packing") ?? "bfd";
   if (!["bfd", "ffd", "concat", "pad"].includes(packing)) throw new UsageError(`pack: --packing must be bfd, ffd, concat or pad, got "${packing}"`);
-  const loader = loaderOptions(args);
+  const loader = loaderOptionsFrom("pack", args);
   if (loader.worldSize !== undefined && loader.worldSize > 1) out = join(out, `rank-${loader.rank ?? 0}-of-${loader.worldSize}`);
   const template = templateOf(args);
-  const workers = intFlag(args, "workers", 0);
+  const workers = intFlag("pack", args, "workers", 0);
   const tty = process.stderr.isTTY === true;
   const result = await packToDisk({
     sources: args.positionals,
     loader,
     tokenizer,
     out,
-    seqLen: intFlag(args, "seq-len", 1) ?? 2048,
-    batchSize: intFlag(args, "batch-size", 1) ?? 8,
+    seqLen: intFlag("pack", args, "seq-len", 1) ?? 2048,
+    batchSize: intFlag("pack", args, "batch-size", 1) ?? 8,
     packing: packing as PackAlgorithm,
     ...(template !== undefined ? { template } : {}),
     ...(workers !== undefined ? { workers } : {}),
     ...(stringFlag("pack", args, "prefix") !== undefined ? { prefix: stringFlag("pack", args, "prefix") } : {}),
-    ...(intFlag(args, "checkpoint-ms", 0) !== undefined ? { checkpointMs: intFlag(args, "checkpoint-ms", 0) } : {}),
+    ...(intFlag("pack", args, "checkpoint-ms", 0) !== undefined ? { checkpointMs: intFlag("pack", args, "checkpoint-ms", 0) } : {}),
     resume: boolFlag(args, "resume"),
     version: tokpackVersion(),
     ...(tty ? { onProgress: (p: PackProgress) => process.stderr.write(progressLine(p)) } : {}),

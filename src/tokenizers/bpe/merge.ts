@@ -18,6 +18,8 @@ export class BpeMerger {
   private readonly pairs: PairTable;
   private sym = new Uint32Array(256);
   private pri = new Uint32Array(256);
+  /** Merged id of each pair in `pri` (valid where pri is not NO_MERGE). */
+  private res = new Uint32Array(256);
   private next = new Int32Array(0);
   private prev = new Int32Array(0);
   private heap = new Float64Array(0);
@@ -31,6 +33,7 @@ export class BpeMerger {
     if (this.sym.length < n) {
       this.sym = new Uint32Array(n * 2);
       this.pri = new Uint32Array(n * 2);
+      this.res = new Uint32Array(n * 2);
     }
     return this.sym;
   }
@@ -43,8 +46,12 @@ export class BpeMerger {
   private mergeScan(n: number, out: Uint32Array, pos: number): number {
     const sym = this.sym;
     const pri = this.pri;
+    const res = this.res;
     const pairs = this.pairs;
-    for (let i = 0; i + 1 < n; i++) pri[i] = pairs.priorityOf(sym[i]!, sym[i + 1]!);
+    for (let i = 0; i + 1 < n; i++) {
+      pri[i] = pairs.lookup(sym[i]!, sym[i + 1]!);
+      res[i] = pairs.lastMerged;
+    }
     while (n > 1) {
       let best = NO_MERGE;
       let at = -1;
@@ -56,15 +63,21 @@ export class BpeMerger {
         }
       }
       if (at < 0) break;
-      sym[at] = pairs.mergedOf(sym[at]!, sym[at + 1]!);
+      sym[at] = res[at]!;
       for (let i = at + 1; i + 1 < n; i++) {
         sym[i] = sym[i + 1]!;
         pri[i] = pri[i + 1]!;
+        res[i] = res[i + 1]!;
       }
       n--;
-      if (at + 1 < n) pri[at] = pairs.priorityOf(sym[at]!, sym[at + 1]!);
-      else pri[at] = NO_MERGE;
-      if (at > 0) pri[at - 1] = pairs.priorityOf(sym[at - 1]!, sym[at]!);
+      if (at + 1 < n) {
+        pri[at] = pairs.lookup(sym[at]!, sym[at + 1]!);
+        res[at] = pairs.lastMerged;
+      } else pri[at] = NO_MERGE;
+      if (at > 0) {
+        pri[at - 1] = pairs.lookup(sym[at - 1]!, sym[at]!);
+        res[at - 1] = pairs.lastMerged;
+      }
     }
     if (pos + n > out.length) throw new OutOfSpace();
     for (let i = 0; i < n; i++) out[pos++] = sym[i]!;
@@ -126,8 +139,8 @@ export class BpeMerger {
       const right = next[at]!;
       // Stale entries: the left symbol was merged away (prev = -2), or the pair changed.
       if (right < 0 || prev[at] === -2) continue;
-      if (pairs.priorityOf(sym[at]!, sym[right]!) !== p) continue;
-      sym[at] = pairs.mergedOf(sym[at]!, sym[right]!);
+      if (pairs.lookup(sym[at]!, sym[right]!) !== p) continue;
+      sym[at] = pairs.lastMerged;
       const after = next[right]!;
       next[at] = after;
       if (after >= 0) prev[after] = at;

@@ -97,6 +97,27 @@ export class PairTable {
     return this.slots[found + 3]! >>> 0;
   }
 
+  /** Merged id found by the last `lookup` that returned a priority. */
+  lastMerged = 0;
+
+  /**
+   * Priority of merging (a, b), or NO_MERGE; on a hit also leaves the merged id in `lastMerged`, so
+   * the merge loop gets both from one probe instead of two.
+   */
+  lookup(a: number, b: number): number {
+    if (a < DENSE && b < DENSE) {
+      const at = 2 * (a * DENSE + b);
+      this.lastMerged = this.dense[at + 1]! >>> 0;
+      return this.dense[at]! >>> 0;
+    }
+    const sides = this.sides;
+    if (((sides[a] ?? 0) & 1) === 0 || ((sides[b] ?? 0) & 2) === 0) return NO_MERGE;
+    const found = this.find(a, b);
+    if (found < 0) return NO_MERGE;
+    this.lastMerged = this.slots[found + 3]! >>> 0;
+    return this.slots[found + 2]! >>> 0;
+  }
+
   /** Priority of merging (a, b), or NO_MERGE. */
   priorityOf(a: number, b: number): number {
     if (a < DENSE && b < DENSE) return this.dense[2 * (a * DENSE + b)]! >>> 0;
