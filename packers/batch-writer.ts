@@ -17,6 +17,51 @@ export interface BatchLosses {
   droppedDocs: number;
 }
 
+/** The Int32Array views of one batch buffer, in layout order. */
+export interface BatchArrays {
+  buffer: ArrayBuffer;
+  inputIds: Int32Array;
+  labels: Int32Array;
+  positionIds: Int32Array;
+  segmentIds: Int32Array;
+  attentionMask: Int32Array;
+  rowSegments: Int32Array;
+  seqLens: Int32Array;
+  cuSeqlens: Int32Array;
+}
+
+/** Bytes of a batch of `rows × seqLen` with `segments` segments. */
+export function batchBytes(rows: number, seqLen: number, segments: number): number {
+  return 4 * (5 * rows * seqLen + rows + 2 * segments + 1);
+}
+
+/**
+ * The one batch layout: five `rows × seqLen` grids (ids, labels, positions, segment ids, attention
+ * mask), then segments per row, segment lengths and their cumulative sums. Used by the packer and by
+ * readers of packed data on disk, so both hand out identical batches.
+ */
+export function batchArrays(rows: number, seqLen: number, segments: number, buffer?: ArrayBuffer): BatchArrays {
+  const buf = buffer ?? new ArrayBuffer(batchBytes(rows, seqLen, segments));
+  const grid = rows * seqLen;
+  let off = 0;
+  const view = (n: number): Int32Array => {
+    const a = new Int32Array(buf, off, n);
+    off += 4 * n;
+    return a;
+  };
+  return {
+    buffer: buf,
+    inputIds: view(grid),
+    labels: view(grid),
+    positionIds: view(grid),
+    segmentIds: view(grid),
+    attentionMask: view(grid),
+    rowSegments: view(rows),
+    seqLens: view(segments),
+    cuSeqlens: view(segments + 1),
+  };
+}
+
 /** Write `rows` (at most `batchSize`) into a new batch of `rows.length × seqLen`. */
 export function writeBatch(
   rows: readonly Row[],
@@ -30,22 +75,9 @@ export function writeBatch(
   const grid = B * seqLen;
   let segments = 0;
   for (const row of rows) segments += row.pieces.length;
-  const bytes = 4 * (5 * grid + B + segments + segments + 1);
+  const bytes = batchBytes(B, seqLen, segments);
   const buffer = pool === undefined ? new ArrayBuffer(bytes) : pool.acquire(bytes);
-  let off = 0;
-  const view = (n: number): Int32Array => {
-    const a = new Int32Array(buffer, off, n);
-    off += 4 * n;
-    return a;
-  };
-  const inputIds = view(grid);
-  const labels = view(grid);
-  const positionIds = view(grid);
-  const segmentIds = view(grid);
-  const attentionMask = view(grid);
-  const rowSegments = view(B);
-  const seqLens = view(segments);
-  const cuSeqlens = view(segments + 1);
+  const { inputIds, labels, positionIds, segmentIds, attentionMask, rowSegments, seqLens, cuSeqlens } = batchArrays(B, seqLen, segments, buffer);
 
   cuSeqlens[0] = 0;
   let seg = 0;

@@ -15,7 +15,7 @@
  */
 import { closeSync, existsSync, openSync, readSync, renameSync, truncateSync } from "node:fs";
 import { join } from "node:path";
-import type { BatchStats, PackedBatch } from "../../packers/index.js";
+import { batchArrays, type BatchStats, type PackedBatch } from "../../packers/index.js";
 import { DatasetFormatError } from "../errors.js";
 import { AppendFile } from "./append-file.js";
 import { NPY_HEADER_BYTES, npyHeader, readNpyHeader, rewriteNpyHeader } from "./npy.js";
@@ -200,21 +200,7 @@ function rebuildBatch(
     for (let i = r * L; i < (r + 1) * L; i++) if (segments[i]! > max) max = segments[i]!;
     nSeg += max;
   }
-  const buffer = new ArrayBuffer(4 * (5 * grid + B + 2 * nSeg + 1));
-  let off = 0;
-  const view = (n: number): Int32Array => {
-    const a = new Int32Array(buffer, off, n);
-    off += 4 * n;
-    return a;
-  };
-  const inputIds = view(grid);
-  const lab = view(grid);
-  const positionIds = view(grid);
-  const segmentIds = view(grid);
-  const attentionMask = view(grid);
-  const rowSegments = view(B);
-  const seqLens = view(nSeg);
-  const cuSeqlens = view(nSeg + 1);
+  const { buffer, inputIds, labels: lab, positionIds, segmentIds, attentionMask, rowSegments, seqLens, cuSeqlens } = batchArrays(B, L, nSeg);
   inputIds.set(ids);
   lab.set(labels);
   positionIds.set(positions);

@@ -12,6 +12,7 @@ import type { PairTable } from "./pair-table.js";
 import { utf8EncodeRange } from "../utf8.js";
 import { OutOfSpace } from "../hf/components.js";
 import { PieceCache } from "./piece-cache.js";
+import { hashSpan } from "./utf16-table.js";
 
 /** Pieces longer than this (UTF-16 units) are neither looked up whole nor cached: hashing them costs more than it saves. */
 const MAX_CACHED_PIECE = 48;
@@ -35,17 +36,18 @@ export class ByteBpeEncoder {
   /** Writes the ids of `text[start, end)` to `out` from `pos`; returns the new position. */
   encode(text: string, start: number, end: number, out: Uint32Array, pos: number): number {
     const len = end - start;
+    const short = len <= MAX_CACHED_PIECE;
+    const hash = short || len <= this.vocab.maxTextLength ? hashSpan(text, start, end) : 0;
     if (this.wholePiece && len <= this.vocab.maxTextLength) {
-      const id = this.vocab.textIndex.get(text, start, end);
+      const id = this.vocab.textIndex.getHashed(text, start, end, hash);
       if (id >= 0) {
         if (pos >= out.length) throw new OutOfSpace();
         out[pos] = id;
         return pos + 1;
       }
     }
-    const short = len <= MAX_CACHED_PIECE;
     if (short) {
-      const n = this.cache.copyTo(text, start, end, out, pos);
+      const n = this.cache.copyTo(text, start, end, hash, out, pos);
       if (n >= 0) return pos + n;
     }
     const next = this.mergePiece(text, start, end, out, pos);

@@ -22,9 +22,9 @@ export class PieceCache {
     this.arena = new Uint32Array(arenaSize);
   }
 
-  /** Copies the cached ids of `text[start, end)` to `out[pos..]` and returns how many, or -1 on a miss / no room. */
-  copyTo(text: string, start: number, end: number, out: Uint32Array, pos: number): number {
-    const packed = this.table.get(text, start, end);
+  /** Copies the cached ids of `text[start, end)` (whose `hashSpan` is `hash`) to `out[pos..]`; returns how many, or -1 on a miss / no room. */
+  copyTo(text: string, start: number, end: number, hash: number, out: Uint32Array, pos: number): number {
+    const packed = this.table.getHashed(text, start, end, hash);
     if (packed < 0) return -1;
     const n = packed & 63;
     if (pos + n > out.length) return -1;

@@ -47,9 +47,12 @@ export class Utf16Table {
 
   /** The value stored for `text[start, end)`, or -1. Values must be non-negative. */
   get(text: string, start: number, end: number): number {
+    return this.getHashed(text, start, end, hashSpan(text, start, end));
+  }
+
+  /** `get` with the span's `hashSpan` already computed (one hash serves several tables). */
+  getHashed(text: string, start: number, end: number, h: number): number {
     const len = end - start;
-    let h = 0x811c9dc5;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
     const slots = this.slots;
     const keys = this.keys;
     let slot = (h ^ (h >>> 16)) & this.mask;
@@ -76,9 +79,8 @@ export class Utf16Table {
       bigger.set(this.keys.subarray(0, this.used));
       this.keys = bigger;
     }
-    let h = 0x811c9dc5;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-    if (this.get(text, start, end) !== -1) return;
+    const h = hashSpan(text, start, end);
+    if (this.getHashed(text, start, end, h) !== -1) return;
     const off = this.used;
     for (let i = 0; i < len; i++) this.keys[off + i] = text.charCodeAt(start + i);
     this.used += len;
@@ -106,4 +108,11 @@ export class Utf16Table {
       if (old[at + 3] !== -1) this.insertSlot(old[at]!, old[at + 1]!, old[at + 2]!, old[at + 3]!);
     }
   }
+}
+
+/** FNV-1a over the UTF-16 units of `text[start, end)`: the hash every Utf16Table uses. */
+export function hashSpan(text: string, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h;
 }
