@@ -150,7 +150,7 @@ interface HfTokenizer {
 const hfTokenizers: Peer = {
   name: "hf-tokenizers",
   async load(encoding) {
-    const { Tokenizer } = require("tokenizers") as { Tokenizer: { fromFile(path: string): HfTokenizer } };
+    const { Tokenizer } = require("tokenizers-linux-x64-gnu") as { Tokenizer: { fromFile(path: string): HfTokenizer } };
     const pkg = encoding === "cl100k_base" ? "tokenizer-gpt35turbo" : "tokenizer-gpt4o";
     const tok = Tokenizer.fromFile(join(repo, "node_modules", "@lenml", pkg, "models", "tokenizer.json"));
     const all = async (docs: string[]): Promise<number[][]> => {

@@ -96,7 +96,7 @@ interface HfTokenizer {
 
 /** HF `tokenizers` (the official Rust bindings): ids of every text, with or without post-processor specials. */
 export async function hfIds(tokenizerJson: string, texts: string[], addSpecialTokens = true): Promise<string[]> {
-  const { Tokenizer } = require("tokenizers") as { Tokenizer: { fromFile(path: string): HfTokenizer } };
+  const { Tokenizer } = require("tokenizers-linux-x64-gnu") as { Tokenizer: { fromFile(path: string): HfTokenizer } };
   const tok = Tokenizer.fromFile(tokenizerJson);
   const out: string[] = [];
   for (let i = 0; i < texts.length; i += 64) {

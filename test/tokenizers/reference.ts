@@ -19,7 +19,7 @@ export interface HfReference {
 
 /** HF `tokenizers` (the official Rust bindings) on a tokenizer.json file or object. */
 export function hfReference(fileOrJson: string | object): HfReference {
-  const { Tokenizer } = require("tokenizers") as { Tokenizer: { fromFile(path: string): HfReference } };
+  const { Tokenizer } = require("tokenizers-linux-x64-gnu") as { Tokenizer: { fromFile(path: string): HfReference } };
   let file = fileOrJson;
   if (typeof file !== "string") {
     const dir = mkdtempSync(join(tmpdir(), "tokpack-ref-"));

@@ -32,7 +32,7 @@ interface HfModule {
   bertPreTokenizer(): { preTokenizeString(s: string): Array<[string, [number, number]]> };
   wordPieceDecoder(prefix: string, cleanup: boolean): { decode(tokens: string[]): string };
 }
-const hf = require("tokenizers") as HfModule;
+const hf = require("tokenizers-linux-x64-gnu") as HfModule;
 
 interface BertJson {
   added_tokens: AddedTokenJson[];
