@@ -23,6 +23,7 @@ export class BpeMerger {
   private next = new Int32Array(0);
   private prev = new Int32Array(0);
   private heap = new Float64Array(0);
+  private heapLen = 0;
 
   constructor(pairs: PairTable) {
     this.pairs = pairs;
@@ -94,46 +95,17 @@ export class BpeMerger {
     const next = this.next;
     const prev = this.prev;
     const pairs = this.pairs;
-    let heapLen = 0;
-    // Heap key = priority * 2^32 + position: lowest priority first, then leftmost (exact in a double).
-    const push = (key: number): void => {
-      const heap = this.heap;
-      let i = heapLen++;
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        const pk = heap[parent]!;
-        if (pk <= key) break;
-        heap[i] = pk;
-        i = parent;
-      }
-      heap[i] = key;
-    };
-    const pop = (): number => {
-      const heap = this.heap;
-      const top = heap[0]!;
-      const last = heap[--heapLen]!;
-      let i = 0;
-      for (;;) {
-        let c = 2 * i + 1;
-        if (c >= heapLen) break;
-        if (c + 1 < heapLen && heap[c + 1]! < heap[c]!) c++;
-        if (heap[c]! >= last) break;
-        heap[i] = heap[c]!;
-        i = c;
-      }
-      heap[i] = last;
-      return top;
-    };
+    this.heapLen = 0;
     for (let i = 0; i < n; i++) {
       next[i] = i + 1 < n ? i + 1 : -1;
       prev[i] = i - 1;
     }
     for (let i = 0; i + 1 < n; i++) {
       const p = pairs.priorityOf(sym[i]!, sym[i + 1]!);
-      if (p !== NO_MERGE) push(p * 4294967296 + i);
+      if (p !== NO_MERGE) this.push(p * 4294967296 + i);
     }
-    while (heapLen > 0) {
-      const key = pop();
+    while (this.heapLen > 0) {
+      const key = this.pop();
       const p = Math.floor(key / 4294967296);
       const at = key - p * 4294967296;
       const right = next[at]!;
@@ -149,11 +121,11 @@ export class BpeMerger {
       const before = prev[at]!;
       if (before >= 0) {
         const q = pairs.priorityOf(sym[before]!, sym[at]!);
-        if (q !== NO_MERGE) push(q * 4294967296 + before);
+        if (q !== NO_MERGE) this.push(q * 4294967296 + before);
       }
       if (after >= 0) {
         const q = pairs.priorityOf(sym[at]!, sym[after]!);
-        if (q !== NO_MERGE) push(q * 4294967296 + at);
+        if (q !== NO_MERGE) this.push(q * 4294967296 + at);
       }
     }
     for (let i = 0; i >= 0; i = next[i]!) {
@@ -161,5 +133,39 @@ export class BpeMerger {
       out[pos++] = sym[i]!;
     }
     return pos;
+  }
+
+  // Binary min-heap of keys priority * 2^32 + position (lowest priority first, then leftmost; exact in
+  // a double). Methods on the merger rather than closures: a closure over a mutable length puts it in a
+  // heap-allocated context, which made every push/pop slower.
+  private push(key: number): void {
+    const heap = this.heap;
+    let i = this.heapLen++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const pk = heap[parent]!;
+      if (pk <= key) break;
+      heap[i] = pk;
+      i = parent;
+    }
+    heap[i] = key;
+  }
+
+  private pop(): number {
+    const heap = this.heap;
+    const top = heap[0]!;
+    const len = --this.heapLen;
+    const last = heap[len]!;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= len) break;
+      if (c + 1 < len && heap[c + 1]! < heap[c]!) c++;
+      if (heap[c]! >= last) break;
+      heap[i] = heap[c]!;
+      i = c;
+    }
+    heap[i] = last;
+    return top;
   }
 }
