@@ -18,17 +18,10 @@ export interface BatchLosses {
 }
 
 /** The Int32Array views of one batch buffer, in layout order. */
-export interface BatchArrays {
-  buffer: ArrayBuffer;
-  inputIds: Int32Array;
-  labels: Int32Array;
-  positionIds: Int32Array;
-  segmentIds: Int32Array;
-  attentionMask: Int32Array;
-  rowSegments: Int32Array;
-  seqLens: Int32Array;
-  cuSeqlens: Int32Array;
-}
+export type BatchArrays = Pick<
+  PackedBatch,
+  "buffer" | "inputIds" | "labels" | "positionIds" | "segmentIds" | "attentionMask" | "rowSegments" | "seqLens" | "cuSeqlens"
+>;
 
 /** Bytes of a batch of `rows × seqLen` with `segments` segments. */
 export function batchBytes(rows: number, seqLen: number, segments: number): number {
