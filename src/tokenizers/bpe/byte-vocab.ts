@@ -55,7 +55,8 @@ export class ByteVocab {
       this.arena.set(t, at);
       at += t.length;
       if (t.length === 1) this.byteIds[t[0]!] = id;
-      if (this.find(t, 0, t.length) < 0) this.insert(hashBytes(t, 0, t.length), id);
+      const h = hashBytes(t, 0, t.length);
+      if (this.find(t, 0, t.length, h) < 0) this.insert(h, id);
       if (isUtf8(t)) {
         const text = Buffer.from(t.buffer, t.byteOffset, t.length).toString("utf8");
         this.textIndex.set(text, 0, text.length, id);

@@ -76,7 +76,7 @@ export class PairTable {
     }
   }
 
-  /** Index into the slot array of the pair (use with `priorityAt` / `mergedAt`), or -1. */
+  /** Index into the slot array of the pair, or -1. */
   find(a: number, b: number): number {
     const slots = this.slots;
     let slot = hashPair(a, b) & this.mask;
@@ -89,13 +89,7 @@ export class PairTable {
     }
   }
 
-  priorityAt(found: number): number {
-    return this.slots[found + 2]! >>> 0;
-  }
 
-  mergedAt(found: number): number {
-    return this.slots[found + 3]! >>> 0;
-  }
 
   /** Merged id found by the last `lookup` that returned a priority. */
   lastMerged = 0;
@@ -127,11 +121,6 @@ export class PairTable {
     return found < 0 ? NO_MERGE : this.slots[found + 2]! >>> 0;
   }
 
-  /** Id of the token (a, b) merges into; only meaningful when `priorityOf(a, b)` is not NO_MERGE. */
-  mergedOf(a: number, b: number): number {
-    if (a < DENSE && b < DENSE) return this.dense[2 * (a * DENSE + b) + 1]! >>> 0;
-    return this.slots[this.find(a, b) + 3]! >>> 0;
-  }
 }
 
 function hashPair(a: number, b: number): number {

@@ -12,7 +12,10 @@ import { ByteBpeEncoder } from "../bpe/byte-encoder.js";
 import { ByteVocab } from "../bpe/byte-vocab.js";
 import { BpeMerger } from "../bpe/merge.js";
 import { PairTable } from "../bpe/pair-table.js";
-import { OutOfSpace, type Model } from "./components.js";
+import { PieceCache } from "../bpe/piece-cache.js";
+import { hashSpan } from "../bpe/utf16-table.js";
+import { utf8EncodeRange } from "../utf8.js";
+import type { Model } from "./components.js";
 import { unicodeToByte } from "./byte-level.js";
 
 export interface BpeJson {
@@ -28,7 +31,8 @@ export interface BpeJson {
   dropout?: number | null;
 }
 
-const CACHE_LIMIT = 1 << 15;
+/** Pieces longer than this (UTF-16 units) are not cached: SentencePiece models with no pre-tokenizer pass whole segments. */
+const MAX_CACHED_PIECE = 256;
 
 function splitMerge(m: string | [string, string], i: number, file: string): [string, string] {
   if (Array.isArray(m)) return m;
@@ -96,16 +100,15 @@ function charLevelEncoder(json: BpeJson, pairs: PairTable, unkId: number | undef
     throw new VocabFormatError(`unk_token "${json.unk_token}" is not in the vocab`, { file, field: "model.unk_token" });
   }
   const merger = new BpeMerger(pairs);
-  const cache = new Map<string, Uint32Array>();
+  const cache = new PieceCache();
   const utf8 = new Uint8Array(4);
-  let scratch = new Uint32Array(256);
 
   const encodePiece = (piece: string, out: Uint32Array, pos: number): number => {
-    const hit = cache.get(piece);
-    if (hit !== undefined) {
-      if (pos + hit.length > out.length) throw new OutOfSpace();
-      out.set(hit, pos);
-      return pos + hit.length;
+    const cacheable = piece.length <= MAX_CACHED_PIECE;
+    const hash = cacheable ? hashSpan(piece, 0, piece.length) : 0;
+    if (cacheable) {
+      const n = cache.copyTo(piece, 0, piece.length, hash, out, pos);
+      if (n >= 0) return pos + n;
     }
     const sym = merger.symbols(piece.length * 4);
     let n = 0;
@@ -126,7 +129,7 @@ function charLevelEncoder(json: BpeJson, pairs: PairTable, unkId: number | undef
         continue;
       }
       if (byteFallback) {
-        const nb = Buffer.from(String.fromCodePoint(cp)).copy(utf8);
+        const nb = utf8EncodeRange(piece, i - w, i, utf8, 0);
         let ok = true;
         for (let k = 0; k < nb; k++) if (byteTokens[utf8[k]!] === -1) ok = false;
         if (ok) {
@@ -140,15 +143,9 @@ function charLevelEncoder(json: BpeJson, pairs: PairTable, unkId: number | undef
       sym[n++] = unkId;
       lastWasUnk = true;
     }
-    if (scratch.length < n) scratch = new Uint32Array(n * 2);
-    const count = merger.merge(n, scratch, 0);
-    if (pos + count > out.length) throw new OutOfSpace();
-    out.set(scratch.subarray(0, count), pos);
-    if (piece.length < 256) {
-      if (cache.size >= CACHE_LIMIT) cache.clear();
-      cache.set(piece, scratch.slice(0, count));
-    }
-    return pos + count;
+    const end = merger.merge(n, out, pos);
+    if (cacheable) cache.put(piece, 0, piece.length, out, pos, end - pos);
+    return end;
   };
   return encodePiece;
 }
