@@ -1,13 +1,13 @@
 /**
  * Stream decompression for whole-file codecs (`.gz`, `.zst`). Node 20 has no zstd in `node:zlib`
- * (it arrived in 22.15 / 23.8), so zstd falls back to `fzstd`'s streaming decoder when
+ * (it arrived in 22.15 / 23.8), so zstd falls back to `zstddec`'s WebAssembly decoder (`zstd.ts`) when
  * `zlib.createZstdDecompress` is missing. A stream that ends early or is corrupt raises a
  * {@link SourceError} naming the file and the compressed byte offset reached.
  */
 import { Readable } from "node:stream";
 import * as zlib from "node:zlib";
-import { Decompress } from "fzstd";
 import { SourceError, TokpackError } from "../src/errors.js";
+import { zstdStream, ZstdStreamError } from "./zstd.js";
 
 const OUT_CHUNK = 256 * 1024;
 
@@ -34,7 +34,7 @@ export function decompress(input: AsyncIterable<Uint8Array>, codec: Codec, name:
   // 256 KiB output chunks instead of zlib's 16 KiB: fewer lines straddle chunks, fewer async steps
   if (codec === "gzip") return viaNodeStream(input, zlib.createGunzip({ chunkSize: OUT_CHUNK }), "gzip", name);
   if (nodeZstd) return viaNodeStream(input, nodeZstd(), "zstd", name);
-  return viaFzstd(input, name);
+  return viaZstddec(input, name);
 }
 
 function corrupt(kind: string, name: string, offset: number, err: unknown): SourceError {
@@ -71,28 +71,11 @@ async function* counted(input: AsyncIterable<Uint8Array>, counter: { fed: number
   }
 }
 
-async function* viaFzstd(input: AsyncIterable<Uint8Array>, name: string): AsyncIterable<Uint8Array> {
-  const out: Uint8Array[] = [];
-  const dec = new Decompress((chunk) => {
-    out.push(chunk);
-  });
-  let fed = 0;
-  let sawData = false;
+async function* viaZstddec(input: AsyncIterable<Uint8Array>, name: string): AsyncIterable<Uint8Array> {
   try {
-    for await (const chunk of input) {
-      if (chunk.byteLength === 0) continue;
-      sawData = true;
-      dec.push(chunk, false);
-      fed += chunk.byteLength;
-      for (const o of out) yield o;
-      out.length = 0;
-    }
-    if (!sawData) throw new Error("empty file");
-    dec.push(new Uint8Array(0), true);
-    for (const o of out) yield o;
-    out.length = 0;
+    yield* zstdStream(input);
   } catch (err) {
     if (err instanceof TokpackError) throw err;
-    throw corrupt("zstd", name, fed, err);
+    throw corrupt("zstd", name, err instanceof ZstdStreamError ? err.fed : 0, err);
   }
 }

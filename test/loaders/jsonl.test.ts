@@ -78,6 +78,25 @@ describe("jsonl codecs and shapes", () => {
     }
   });
 
+  it("zstd: concatenated frames read as one stream; corrupt bytes or a non-zstd file fail naming the file", async () => {
+    const one = readFileSync(join(tmp.dir, "b.jsonl.zst"));
+    const two = join(tmp.dir, "two-frames.jsonl.zst");
+    writeFileSync(two, Buffer.concat([one, one]));
+    const docs = await collect(createLoader({ sources: two }));
+    expect(docs.map((d) => d.text)).toEqual([...rows, ...rows].map((r) => r.text));
+    const bad = Buffer.from(one);
+    for (let i = Math.floor(bad.length / 3); i < Math.floor(bad.length / 3) + 64; i++) bad[i] = bad[i]! ^ 0x5a;
+    const notZstd = Buffer.from('{"text":"plain json, not zstd"}\n'.repeat(500));
+    for (const [name, bytes] of [["flipped.jsonl.zst", bad], ["plain.jsonl.zst", notZstd]] as const) {
+      const path = join(tmp.dir, name);
+      writeFileSync(path, bytes);
+      const err = await collect(createLoader({ sources: path })).catch((e: unknown) => e);
+      // corrupt input may fail in the decoder (SourceError) or decode to broken JSON (InputFormatError)
+      expect(err instanceof SourceError || err instanceof InputFormatError, `${name}: ${String(err)}`).toBe(true);
+      expect((err as SourceError).context.file).toBe(path);
+    }
+  });
+
   it("a 50 MB line, CRLF endings, a BOM, blank lines and a missing final newline", async () => {
     const big = "x".repeat(50 * 1024 * 1024);
     const path = join(tmp.dir, "big.jsonl");
