@@ -89,6 +89,22 @@ function parseObject(text: string): RawRecord {
   return v as RawRecord;
 }
 
+/**
+ * One JSONL line or JSON-array element as a record. A malformed one is counted in
+ * `stats.skippedBad` and gives `undefined` under `skipBad`; otherwise its parse error is returned
+ * (never thrown) so the caller can name the location — a JSONL piece starting mid-file has to count
+ * lines first, which is async. `JSON.parse` yields plain objects, so `instanceof Error` tells them apart.
+ */
+function parseOrSkip(text: string, ctx: ReadContext): RawRecord | Error | undefined {
+  try {
+    return parseObject(text);
+  } catch (err) {
+    if (!ctx.skipBad) return err as Error;
+    ctx.stats.skippedBad++;
+    return undefined;
+  }
+}
+
 function preview(text: string): string {
   return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 }
@@ -115,16 +131,11 @@ async function* readLines(piece: Piece, resume: PiecePos | undefined, ctx: ReadC
     cur.offset = pos.start;
     cur.nextOffset = ranged ? pos.next : -1;
     cur.nextLine = pos.line ? pos.line + 1 : 0;
-    let rec: RawRecord;
-    try {
-      rec = parseObject(text);
-    } catch (err) {
-      if (ctx.skipBad) {
-        ctx.stats.skippedBad++;
-        continue;
-      }
+    const rec = parseOrSkip(text, ctx);
+    if (rec === undefined) continue;
+    if (rec instanceof Error) {
       const line = pos.line || (await lineAt(src, pos.start));
-      throw new InputFormatError(`malformed JSON (${(err as Error).message}) in ${preview(text)}; fix the line or pass skipBad / --skip-bad`, { file: file.name, line }, { cause: err });
+      throw new InputFormatError(`malformed JSON (${rec.message}) in ${preview(text)}; fix the line or pass skipBad / --skip-bad`, { file: file.name, line }, { cause: rec });
     }
     yield rec;
   }
@@ -141,15 +152,10 @@ async function* readArray(piece: Piece, resume: PiecePos | undefined, ctx: ReadC
     cur.row = pos.row;
     cur.offset = pos.offset;
     cur.nextRow = pos.row + 1;
-    let rec: RawRecord;
-    try {
-      rec = parseObject(text);
-    } catch (err) {
-      if (ctx.skipBad) {
-        ctx.stats.skippedBad++;
-        continue;
-      }
-      throw new InputFormatError(`malformed JSON array element (${(err as Error).message}) in ${preview(text)}`, { file: file.name, row: pos.row, offset: pos.offset }, { cause: err });
+    const rec = parseOrSkip(text, ctx);
+    if (rec === undefined) continue;
+    if (rec instanceof Error) {
+      throw new InputFormatError(`malformed JSON array element (${rec.message}) in ${preview(text)}`, { file: file.name, row: pos.row, offset: pos.offset }, { cause: rec });
     }
     yield rec;
   }
