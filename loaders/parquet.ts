@@ -10,7 +10,8 @@ import type { FileMetaData, SchemaTree } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { InputFormatError, TokpackError } from "../src/errors.js";
 import type { ByteSource, RawRecord } from "./types.js";
-import { zstdDecoder, zstdDecompressSized } from "./zstd.js";
+import { PageArena } from "./page-arena.js";
+import { zstdDecoder, zstdDecompressInto, zstdDecompressSized } from "./zstd.js";
 
 /** A page that decompressed to the wrong size is corrupt (the footer's size is what hyparquet decodes). */
 function sized(out: Uint8Array, outputLength: number, codec: string): Uint8Array {
@@ -66,6 +67,14 @@ export function rowGroupStarts(md: FileMetaData): number[] {
   return starts;
 }
 
+/** Each source's page arena (a source is read by one loader, one row range at a time). */
+const arenas = new WeakMap<ByteSource, PageArena>();
+
+/** Codecs whose large outputs land in `arena` (zstd decoded in steps; the others keep their own output). */
+function arenaCodecs(arena: PageArena): typeof codecs {
+  return { ...codecs, ZSTD: (input: Uint8Array, outputLength: number) => zstdDecompressInto(input, arena.alloc(outputLength)) };
+}
+
 /** Keeps string values as their UTF-8 bytes (views into the decoded page). */
 const rawStrings = { stringFromBytes: (b: Uint8Array) => b };
 
@@ -76,19 +85,29 @@ const rawStrings = { stringFromBytes: (b: Uint8Array) => b };
  *
  * Why lazy: decoding a whole row group's strings up front keeps them alive across young-generation
  * GCs, so V8 copies them to old space; measured on 10k-row groups of 200–3000-character text, GC was
- * half the read time. Decoded per yielded document, they die young instead.
+ * half the read time. Decoded per yielded document, they die young instead. With `lazyStrings` the
+ * byte views also live in memory reused by the next call on the same `src` (see `page-arena.ts`):
+ * consume (decode) every row before reading the next range.
  */
 export async function readParquetRows(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, columns: string[] | undefined, lazyStrings = false): Promise<RawRecord[]> {
   let rows: RawRecord[] | undefined;
   try {
     await zstdDecoder();
+    let use = codecs;
+    if (lazyStrings) {
+      // the rows of the previous call on this source have been consumed: reuse their pages' memory
+      let arena = arenas.get(src);
+      if (arena === undefined) arenas.set(src, (arena = new PageArena()));
+      arena.reset();
+      use = arenaCodecs(arena);
+    }
     await parquetRead({
       file: src,
       metadata: md,
       rowStart,
       rowEnd,
       ...(columns ? { columns } : {}),
-      compressors: codecs,
+      compressors: use,
       utf8: false,
       ...(lazyStrings ? { parsers: rawStrings } : {}),
       rowFormat: "object",

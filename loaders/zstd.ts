@@ -100,3 +100,25 @@ export async function* zstdStream(input: AsyncIterable<Uint8Array>): AsyncGenera
     await it.return?.();
   }
 }
+
+/**
+ * One zstd frame into `out` (exactly its size), decoded in ≤ 128 KiB steps so no page-sized
+ * temporary is allocated; throws on corrupt data or a size mismatch.
+ */
+export function zstdDecompressInto(input: Uint8Array, out: Uint8Array): Uint8Array {
+  if (ready === undefined) throw new Error("zstd decoder not initialised (await zstdDecoder() first)");
+  let at = 0;
+  let empty = 0;
+  for (const part of ready.decodeStreaming([input])) {
+    if (part.byteLength === 0) {
+      if (++empty > MAX_EMPTY_STEPS) throw new Error("zstd decoder stopped making progress: corrupt data");
+      continue;
+    }
+    empty = 0;
+    if (at + part.byteLength > out.byteLength) throw new Error(`zstd page decompresses to more than the ${out.byteLength} bytes expected: corrupt data`);
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  if (at !== out.byteLength) throw new Error(`zstd page decompressed to ${at} bytes, expected ${out.byteLength}: corrupt data`);
+  return out;
+}
