@@ -1,6 +1,6 @@
 /** HF normalizers: `Sequence`, `Prepend`, `Replace`, `NFC`/`NFD`/`NFKC`/`NFKD`, `Lowercase`, `Strip`, `StripAccents`, `BertNormalizer`. */
 import { VocabFormatError } from "../../errors.js";
-import { createBertNormalizer } from "./bert.js";
+import { createBertNormalizer, rustLowercase } from "./bert.js";
 import type { Normalizer } from "./components.js";
 import { patternOf, type HfPattern } from "./patterns.js";
 
@@ -13,15 +13,6 @@ interface NormalizerJson {
   left?: boolean;
   right?: boolean;
   [k: string]: unknown;
-}
-
-/** Rust's `char::to_lowercase` per code point: like JS but without the final-sigma rule. */
-export function rustLowercase(text: string): string {
-  const lower = text.toLowerCase();
-  if (!lower.includes("\u03c2")) return lower;
-  let out = "";
-  for (const ch of text) out += ch.toLowerCase();
-  return out;
 }
 
 /** Drops combining marks (General_Category=Mark: Mn, Mc, Me), as HF `StripAccents` does on NFD text. */
