@@ -11,8 +11,9 @@ import { TokpackError, UsageError } from "../errors.js";
 const USAGE = `Usage: tokpack <command> [options]
 
 Commands:
-  encode   --tokenizer SPEC [--field NAME] [--lines] [--no-special] [FILE|-]
-           print one JSON array of token ids per JSONL document (or text line)
+  encode   SOURCE...|- --tokenizer SPEC [--field F | --template T] [--lines] [--no-special]
+           [--allowed-special all|none|LIST] ...
+           print one JSON array of token ids per document (or text line; tokpack encode --help)
   inspect  --tokenizer SPEC [--no-special] [--table] TEXT|-
            show token boundaries, ids, count and the decode round-trip check
   cat      SOURCE... [--field F | --template T] [--limit N] ...

@@ -17,7 +17,7 @@ describe("encode errors", () => {
     const r = await runCli(["encode", "-t", "cl100k_base", file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${file}, line 3`);
-    expect(r.stderr).toContain("not valid JSON");
+    expect(r.stderr).toContain("malformed JSON");
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace without TOKPACK_DEBUG
     expect(outputLines(r.stdout)).toEqual(["[64]"]);
   });
@@ -42,13 +42,13 @@ describe("encode errors", () => {
   it("a non-string field says what it is", async () => {
     const r = await runCli(["encode", "-t", "cl100k_base", "--field", "n"], '{"n":"ok"}\n{"n":42}\n');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('line 2, field "n": is a number, expected a string');
+    expect(r.stderr).toContain('<stdin>, line 2, field "n": expected a string, got a number');
   });
 
   it("a line that is JSON but not an object is rejected", async () => {
     const r = await runCli(["encode", "-t", "cl100k_base"], '["text"]\n');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("expected a JSON object per line, got an array");
+    expect(r.stderr).toContain("<stdin>, line 1: malformed JSON (expected a JSON object, got an array)");
   });
 
   it("an unknown tokenizer spec exits non-zero naming the spec", async () => {
@@ -71,7 +71,7 @@ describe("usage errors exit with status 2", () => {
   const cases: [string, string[], string][] = [
     ["missing --tokenizer", ["encode", "x.jsonl"], "--tokenizer is required"],
     ["unknown option", ["encode", "-t", "cl100k_base", "--bogus"], "--bogus"],
-    ["two inputs", ["encode", "-t", "cl100k_base", "a", "b"], "unexpected argument"],
+    ["stdin with other sources", ["encode", "-t", "cl100k_base", "a.jsonl", "-"], "cannot be combined"],
     ["--lines with --field", ["encode", "-t", "cl100k_base", "--lines", "--field", "q"], "exclude each other"],
     ["unknown command", ["frobnicate"], 'unknown command "frobnicate"'],
     ["inspect without text", ["inspect", "-t", "cl100k_base"], "give the text"],
