@@ -48,6 +48,12 @@ export interface LoaderOptions extends ShardSpec {
   pieceBytes?: number;
   /** Resume from a {@link Loader.state} snapshot. */
   state?: LoaderState;
+  /**
+   * End after this piece index of the starting epoch (exclusive), closing instead of going on: with
+   * `state` at the start of piece k and `stopAtPiece: k + 1`, the loader reads exactly piece k. For
+   * piece-parallel readers (the pipeline's workers); not valid with a shuffle buffer.
+   */
+  stopAtPiece?: number;
 }
 
 /** A loader's position: small and JSON-serializable (the shuffle buffer is the only large part). */
@@ -100,6 +106,33 @@ export class Loader implements AsyncIterableIterator<Document> {
     this.epochs = opts.epochs ?? 1;
     if (!(this.epochs >= 1)) throw new LoaderStateError(`epochs must be ≥ 1, got ${this.epochs}`);
     ({ slot: this.slot, slots: this.slots } = slotOf(opts));
+    if (opts.stopAtPiece !== undefined && this.bufferSize > 0) throw new LoaderStateError("stopAtPiece reads single pieces and cannot be combined with a shuffle buffer");
+  }
+
+  /** True when documents leave in piece order (no shuffle buffer), so pieces can be read apart. */
+  get pieceOrdered(): boolean {
+    return this.bufferSize === 0;
+  }
+
+  /** Pieces this loader's slot reads in `epoch` (plans on first use). */
+  async piecesIn(epoch: number): Promise<number> {
+    if (!this.plan) await this.init();
+    return epoch === this.epoch ? this.pieces.length : slotPieces(this.plan!.pieces, this.slot, this.slots, epoch, this.seed).length;
+  }
+
+  /** Passes over the data (`Infinity` = forever). */
+  get epochCount(): number {
+    return this.epochs;
+  }
+
+  /**
+   * The state of a loader about to start piece `piece` of `epoch` with zeroed stats: with
+   * `stopAtPiece: piece + 1` it reads exactly that piece. Only for piece-ordered loaders.
+   */
+  async pieceStart(epoch: number, piece: number): Promise<LoaderState> {
+    if (!this.plan) await this.init();
+    if (!this.pieceOrdered) throw new LoaderStateError("a loader with a shuffle buffer has no piece boundaries to start at");
+    return { v: 1, fingerprint: this.fingerprint, epoch, piece, pos: null, drained: false, buffer: [], rng: null, stats: { docs: 0, skippedBad: 0, skippedNull: 0 } };
   }
 
   private async init(): Promise<void> {
@@ -155,8 +188,8 @@ export class Loader implements AsyncIterableIterator<Document> {
           return this.emit(d);
         }
       }
-      // epoch over: this slot's pieces are read and the buffer is empty
-      if (this.epoch + 1 >= this.epochs) {
+      // epoch over (or the last piece asked for is read): this slot's pieces are read, the buffer is empty
+      if (this.epoch + 1 >= this.epochs || this.opts.stopAtPiece !== undefined) {
         await this.close();
         return { done: true, value: undefined };
       }
@@ -176,7 +209,8 @@ export class Loader implements AsyncIterableIterator<Document> {
   /** Next document from the pieces, before shuffling; null when this epoch's pieces are done. */
   private async pull(): Promise<Document | null> {
     const plan = this.plan!;
-    while (this.pieceIdx < this.pieces.length) {
+    const end = Math.min(this.pieces.length, this.opts.stopAtPiece ?? Infinity);
+    while (this.pieceIdx < end) {
       const piece = this.pieces[this.pieceIdx]!;
       if (!this.reader) this.reader = await this.startPiece(plan, piece);
       const r = await this.reader.next();

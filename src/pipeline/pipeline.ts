@@ -3,6 +3,12 @@
  * stream of batches. Nothing is read ahead of the consumer except `prefetch` chunks of documents,
  * so a slow consumer slows the reads (backpressure end to end).
  *
+ * Reading: with workers and a loader that yields documents in piece order (no shuffle buffer) over
+ * enough pieces, each worker reads whole pieces itself (a parquet row group, a byte range of JSONL:
+ * `PieceTask`), so reading and parsing run in parallel too and the main thread only packs; results
+ * are consumed in piece order, so batches equal the single-threaded run's. Otherwise the main thread
+ * reads and workers tokenize chunks of `chunkDocs` documents.
+ *
  * Resume: packing is a deterministic function of the document sequence, so a `state()` records the
  * loader state at the last *clean point* — a chunk boundary where the packer held nothing (every
  * pushed token already emitted) — plus how many batches were emitted since. A restarted pipeline
@@ -11,7 +17,7 @@
  * across windows, so for them the clean point is usually the start and a resume re-tokenizes from
  * there; `pad` has a clean point at almost every chunk.
  */
-import { createLoader, type Loader, type LoaderOptions, type LoaderState, type SourceRef } from "../../loaders/index.js";
+import { createLoader, type Loader, type LoaderOptions, type LoaderState, type LoaderStats, type SourceRef } from "../../loaders/index.js";
 import { Packer, type PackAlgorithm, type PackedBatch, type PackOptions, type PackStats, type TokenizedDoc } from "../../packers/index.js";
 import { PipelineError } from "../errors.js";
 import type { EncodeDocumentOptions, SftDocument } from "../sft/index.js";
@@ -19,6 +25,7 @@ import type { Tokenizer } from "../tokenizers/types.js";
 import { decodeChunk, type EncodeSpec, type EncodedChunk, type TemplateSpec } from "./chunk.js";
 import { encoderFor } from "./encoder.js";
 import { defaultWorkers, TokenizePool } from "./pool.js";
+import type { PieceTask } from "./worker.js";
 
 /** Options of {@link createPipeline}. */
 export interface PipelineOptions {
@@ -44,8 +51,13 @@ export interface PipelineOptions {
   workers?: number;
   /** Documents per chunk (one worker task, one loader-state snapshot). @default 256 */
   chunkDocs?: number;
-  /** Chunks in flight. @default 2 × workers (1 without workers) */
+  /** Chunks (or pieces, when workers read) in flight. @default 2 × workers; workers + 1 when workers read; 1 without workers */
   prefetch?: number;
+  /**
+   * Let workers read whole loader pieces themselves. `"auto"`: when the loader has no shuffle buffer
+   * and at least 2 pieces per worker. @default "auto"
+   */
+  workersRead?: "auto" | boolean;
   /** A {@link Pipeline.state} snapshot from a pipeline with the same options: continue after it. */
   state?: PipelineState;
   /**
@@ -69,11 +81,21 @@ export interface PipelineState {
   batches: number;
 }
 
-interface PendingChunk {
-  before: LoaderState | null;
-  sources: SourceRef[];
-  result: () => Promise<EncodedChunk>;
+/** Uncompressed JSONL piece size in the pipeline (loader default: 64 MiB): one worker task's input. */
+const PIPELINE_PIECE_BYTES = 8 << 20;
+
+interface ChunkResult {
+  chunk: EncodedChunk;
+  source: (i: number) => SourceRef;
 }
+
+interface PendingChunk {
+  /** Loader state before the chunk, evaluated when the chunk is next (earlier results are in by then). */
+  before: () => LoaderState | null;
+  result: () => Promise<ChunkResult>;
+}
+
+const ZERO_STATS = { docs: 0, skippedBad: 0, skippedNull: 0 } as const;
 
 /** Loader → tokenizer → packer. Iterate once; call `state()` between batches. */
 export class Pipeline implements AsyncIterable<PackedBatch> {
@@ -91,11 +113,15 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
   private docs: number;
   private chars = 0;
   private started = false;
+  private readonly loaderOptions: Omit<LoaderOptions, "state">;
+  /** Loader counters when workers read pieces (summed from their replies); undefined otherwise. */
+  private pieceStats: LoaderStats | undefined;
 
   constructor(private readonly opts: PipelineOptions) {
     const s = opts.state;
     if (s !== undefined && (s.v !== 1 || s.batches < s.batchesAtClean)) throw new PipelineError("not a pipeline state (v 1) snapshot", { field: "state" });
-    this.loader = createLoader({ ...opts.loader, sources: opts.sources, ...(s?.loader ? { state: s.loader } : {}) });
+    this.loaderOptions = { ...opts.loader, sources: opts.sources, pieceBytes: opts.loader?.pieceBytes ?? PIPELINE_PIECE_BYTES };
+    this.loader = createLoader({ ...this.loaderOptions, ...(s?.loader ? { state: s.loader } : {}) });
     this.spec = {
       tokenizer: typeof opts.tokenizer === "string" ? opts.tokenizer : opts.tokenizer.name,
       ...(opts.template !== undefined ? { template: opts.template } : {}),
@@ -104,7 +130,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     this.workers = opts.workers ?? defaultWorkers();
     if (!Number.isInteger(this.workers) || this.workers < 0) throw new PipelineError(`workers must be an integer ≥ 0, got ${String(opts.workers)}`, { field: "workers" });
     this.chunkDocs = opts.chunkDocs ?? 256;
-    this.prefetch = opts.prefetch ?? Math.max(1, 2 * this.workers);
+    this.prefetch = opts.prefetch ?? Math.max(1, 2 * this.workers); // piece mode: see run()
     this.packOptions = { ...opts.pack, seqLen: opts.seqLen, batchSize: opts.batchSize, algorithm: opts.packing ?? "bfd" };
     this.packer = new Packer(this.packOptions);
     // A seeded window shuffle depends on the window number: only the start is clean then.
@@ -135,8 +161,8 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
   }
 
   /** Loader counters (documents, skipped malformed, skipped null). */
-  loaderStats(): ReturnType<Loader["stats"]> {
-    return this.loader.stats();
+  loaderStats(): LoaderStats {
+    return this.pieceStats !== undefined ? { ...this.pieceStats } : this.loader.stats();
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<PackedBatch, void, undefined> {
@@ -156,6 +182,9 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     try {
       if (this.workers > 0) this.pool = new TokenizePool(this.workers);
       const local = this.workers === 0 ? await encoderFor(this.spec) : undefined;
+      const pieces = await this.workersReadPieces();
+      const chunks = pieces ? this.pieceChunks() : undefined;
+      const prefetch = pieces ? (this.opts.prefetch ?? this.workers + 1) : this.prefetch;
       const queue: PendingChunk[] = [];
       let eof = false;
       let nextBatch = this.clean.batches;
@@ -164,20 +193,20 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
         return batch.index < this.delivered ? undefined : batch;
       };
       for (;;) {
-        while (!eof && queue.length < this.prefetch) {
-          const c = await this.readChunk(local);
+        while (!eof && queue.length < prefetch) {
+          const c = chunks ? (await chunks.next()).value : await this.readChunk(local);
           if (c === undefined) eof = true;
           else queue.push(c);
         }
         const head = queue.shift();
         if (head === undefined) break;
-        if (this.trackClean && this.drained()) this.clean = { loader: head.before, docs: this.docs, batches: nextBatch };
-        const chunk = await head.result();
+        if (this.trackClean && this.drained()) this.clean = { loader: head.before(), docs: this.docs, batches: nextBatch };
+        const { chunk, source } = await head.result();
         this.chars += chunk.chars;
         for (let i = 0; i < chunk.count; i++) {
           const doc = chunk.docs[i];
           if (doc === undefined) continue;
-          this.opts.onDocument?.(doc, this.docs, head.sources[i]!);
+          this.opts.onDocument?.(doc, this.docs, source(i));
           this.docs++;
           this.packer.push(doc);
           for (let b = this.packer.take(); b !== undefined; b = this.packer.take()) {
@@ -200,6 +229,61 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     }
   }
 
+  /** Whether workers read whole pieces (see the module comment and `workersRead`). */
+  private async workersReadPieces(): Promise<boolean> {
+    const want = this.opts.workersRead ?? "auto";
+    if (this.workers === 0 || want === false || !this.loader.pieceOrdered) return false;
+    try {
+      structuredClone(this.loaderOptions); // e.g. an undici dispatcher cannot cross to a worker
+    } catch {
+      return false;
+    }
+    if (want === true) return true;
+    const start = this.clean.loader;
+    return (await this.loader.piecesIn(start?.epoch ?? 0)) >= 2 * this.workers;
+  }
+
+  /** One task per piece from the resume point on, in reading order; results summed into `pieceStats`. */
+  private async *pieceChunks(): AsyncGenerator<PendingChunk, undefined, undefined> {
+    const resumed = this.clean.loader;
+    this.pieceStats = { ...(resumed?.stats ?? ZERO_STATS) };
+    const stats = this.pieceStats;
+    let first: LoaderState | undefined = resumed ?? undefined;
+    const epochs = this.loader.epochCount;
+    for (let epoch = resumed?.epoch ?? 0; epoch < epochs; epoch++) {
+      const n = await this.loader.piecesIn(epoch);
+      if (n === 0) return undefined; // this slot has no pieces in any epoch
+      const from = first !== undefined && first.epoch === epoch ? first.piece : 0;
+      for (let piece = from; piece < n; piece++) {
+        const start = first !== undefined && first.epoch === epoch && first.piece === piece && !first.drained ? first : await this.loader.pieceStart(epoch, piece);
+        first = undefined;
+        const task: PieceTask = { kind: "piece", spec: this.spec, loader: this.loaderOptions, state: { ...start, stats: { ...ZERO_STATS } }, stopAtPiece: piece + 1 };
+        const p = this.pool!.encodePiece(task).then((r): ChunkResult & { stats: LoaderStats } => {
+          const ref = { file: r.file, shard: r.shard };
+          const kind = r.atKind;
+          const source = (i: number): SourceRef => {
+            const at = r.at[i]!;
+            return at < 0 || kind === "none" ? { ...ref } : kind === "line" ? { ...ref, line: at } : { ...ref, row: at };
+          };
+          return { chunk: decodeChunk(r.buffer), source, stats: r.stats };
+        });
+        p.catch(() => undefined); // awaited in order later; avoid an unhandled rejection meanwhile
+        yield {
+          before: () => ({ ...start, stats: { ...stats } }),
+          result: async () => {
+            const r = await p;
+            stats.docs += r.stats.docs;
+            stats.skippedBad += r.stats.skippedBad;
+            stats.skippedNull += r.stats.skippedNull;
+            return r;
+          },
+        };
+      }
+      if (first !== undefined && first.drained && first.epoch === epoch) first = undefined;
+    }
+    return undefined;
+  }
+
   /** Every token pushed has left in a batch: a fresh packer would continue identically. */
   private drained(): boolean {
     const s = this.packer.stats;
@@ -219,16 +303,17 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
       sources.push(source);
     }
     if (docs.length === 0) return undefined;
-    let result: () => Promise<EncodedChunk>;
+    const source = (i: number): SourceRef => sources[i]!;
+    let result: () => Promise<ChunkResult>;
     if (local !== undefined) {
       // Encoded when consumed (prefetch 1): the calling thread does one thing at a time anyway.
-      result = async () => decodeChunk(local(docs));
+      result = async () => ({ chunk: decodeChunk(local(docs)), source });
     } else {
-      const p = this.pool!.encode(this.spec, docs).then(decodeChunk);
+      const p = this.pool!.encode(this.spec, docs).then((b) => ({ chunk: decodeChunk(b), source }));
       p.catch(() => undefined); // awaited in order later; avoid an unhandled rejection meanwhile
       result = () => p;
     }
-    return { before, sources, result };
+    return { before: () => before, result };
   }
 }
 

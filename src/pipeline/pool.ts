@@ -11,7 +11,13 @@ import Tinypool from "tinypool";
 import { PipelineError } from "../errors.js";
 import type { SftDocument } from "../sft/index.js";
 import type { EncodeSpec } from "./chunk.js";
-import type { EncodeTask } from "./worker.js";
+import { fromRemoteError } from "./remote-error.js";
+import type { EncodeTask, PieceResult, PieceTask, TaskFailure } from "./worker.js";
+
+function unwrap<T>(r: T | TaskFailure): T {
+  if (r !== null && typeof r === "object" && "error" in r) throw fromRemoteError(r.error);
+  return r as T;
+}
 
 /** The compiled worker module, or a `PipelineError` saying to build first. */
 export function workerFile(): string {
@@ -43,7 +49,12 @@ export class TokenizePool {
   /** Encode one chunk on some worker. */
   async encode(spec: EncodeSpec, docs: SftDocument[]): Promise<ArrayBuffer> {
     const task: EncodeTask = { spec, docs };
-    return (await this.pool.run(task)) as ArrayBuffer;
+    return unwrap((await this.pool.run(task)) as ArrayBuffer | TaskFailure);
+  }
+
+  /** Read and encode one loader piece on some worker. */
+  async encodePiece(task: PieceTask): Promise<PieceResult> {
+    return unwrap((await this.pool.run(task)) as PieceResult | TaskFailure);
   }
 
   /** Stop the threads. */

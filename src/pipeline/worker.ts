@@ -1,20 +1,91 @@
 /**
  * Worker-thread entry of the tokenize pool (tinypool loads the compiled `dist/src/pipeline/worker.js`).
- * One task = one chunk of documents; the reply is the chunk's single buffer, moved, not copied.
+ * Two kinds of task:
+ * - `docs`: a chunk of documents the main thread read; the reply is the chunk's single buffer.
+ * - `piece`: one loader piece (a parquet row group, a byte range of JSONL) that the worker reads
+ *   itself, so reading and parsing also run in parallel; the reply is the buffer plus the piece's
+ *   loader counters and document locations.
+ * Buffers are moved, not copied. Errors come back as data (see `remote-error.ts`) so their class
+ * and context survive.
  */
 import Tinypool from "tinypool";
+import { createLoader, type LoaderOptions, type LoaderState, type LoaderStats } from "../../loaders/index.js";
 import type { SftDocument } from "../sft/index.js";
 import type { EncodeSpec } from "./chunk.js";
 import { encoderFor } from "./encoder.js";
+import { toRemoteError, type RemoteError } from "./remote-error.js";
 
 /** A chunk of documents to encode. */
 export interface EncodeTask {
+  kind?: "docs";
   spec: EncodeSpec;
   docs: SftDocument[];
 }
 
-/** Encode one chunk; the buffer is transferred back to the caller. */
-export default async function encodeTask(task: EncodeTask): Promise<unknown> {
+/** One loader piece to read and encode. */
+export interface PieceTask {
+  kind: "piece";
+  spec: EncodeSpec;
+  /** Loader options of the pipeline (cloneable ones only). */
+  loader: Omit<LoaderOptions, "state" | "stopAtPiece">;
+  /** Loader state at (or inside, after a resume) the piece. */
+  state: LoaderState;
+  /** The piece's index + 1. */
+  stopAtPiece: number;
+}
+
+/** Reply to a {@link PieceTask}. */
+export interface PieceResult {
+  buffer: ArrayBuffer;
+  stats: LoaderStats;
+  /** Source file and shard of the piece's documents (empty when the piece had none). */
+  file: string;
+  shard: number;
+  /** Per document: its line (JSONL) or row (parquet, JSON array) number; kind says which. */
+  at: Float64Array;
+  atKind: "line" | "row" | "none";
+}
+
+/** A failed task's reply. */
+export interface TaskFailure {
+  error: RemoteError;
+}
+
+async function encodePiece(task: PieceTask): Promise<PieceResult> {
   const encode = await encoderFor(task.spec);
-  return Tinypool.move(encode(task.docs));
+  const loader = createLoader({ ...task.loader, state: task.state, stopAtPiece: task.stopAtPiece });
+  const docs: SftDocument[] = [];
+  const at: number[] = [];
+  let file = "";
+  let shard = -1;
+  let atKind: PieceResult["atKind"] = "none";
+  for await (const { source, ...doc } of loader) {
+    docs.push(doc);
+    file = source.file;
+    shard = source.shard;
+    if (source.line !== undefined) {
+      atKind = "line";
+      at.push(source.line);
+    } else if (source.row !== undefined) {
+      atKind = "row";
+      at.push(source.row);
+    } else at.push(-1);
+  }
+  return { buffer: encode(docs), stats: loader.stats(), file, shard, at: Float64Array.from(at), atKind };
+}
+
+/** Encode one chunk or piece; buffers are transferred back to the caller. */
+export default async function runTask(task: EncodeTask | PieceTask): Promise<unknown> {
+  try {
+    if (task.kind === "piece") {
+      const r = await encodePiece(task);
+      // a result object whose two buffers are moved: tinypool's transferable wrapper
+      return Tinypool.move({ [Tinypool.transferableSymbol]: [r.buffer, r.at.buffer], [Tinypool.valueSymbol]: r } as unknown as Parameters<typeof Tinypool.move>[0]);
+    }
+    const encode = await encoderFor(task.spec);
+    return Tinypool.move(encode(task.docs));
+  } catch (err) {
+    const failure: TaskFailure = { error: toRemoteError(err) };
+    return failure;
+  }
 }

@@ -2,7 +2,12 @@
  * createPipeline: worker threads give the same batches as the calling thread, and `state()` resumes
  * to bit-identical batches at several cut points (workers on).
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { InputFormatError } from "../../src/errors.js";
+import type { SourceRef } from "../../loaders/index.js";
+import { lit, sql } from "../loaders/helpers.js";
 import { createPipeline, type PipelineOptions, type PipelineState } from "../../src/pipeline/index.js";
 import { sharedPath } from "../shared.js";
 import { collect, fingerprint, subset, tempDir } from "./helpers.js";
@@ -82,5 +87,74 @@ describe("createPipeline", () => {
     for await (const _ of p);
     expect(seen).toEqual(Array.from({ length: 600 }, (_, i) => i));
     expect(p.documents).toBe(600);
+  });
+
+  describe("workers reading whole pieces", () => {
+    // small pieces: ~3 KiB byte ranges of JSONL, 50-row parquet row groups
+    const small = { ...base, loader: { ...base.loader, pieceBytes: 3000 } } satisfies PipelineOptions;
+
+    it("jsonl byte-range pieces: same batches and document sources as the calling thread", async () => {
+      const srcOne: SourceRef[] = [];
+      const srcTwo: SourceRef[] = [];
+      const one = await collect(createPipeline({ ...small, workers: 0, onDocument: (_d, _i, s) => srcOne.push(s) }));
+      const p = createPipeline({ ...small, workers: 2, workersRead: true, onDocument: (_d, _i, s) => srcTwo.push(s) });
+      const two = await collect(p);
+      expect(one.length).toBeGreaterThan(20);
+      expect(two).toEqual(one);
+      expect(srcTwo).toEqual(srcOne);
+      expect(srcTwo[0]).toEqual({ file: gsm, shard: 0, line: 1 });
+      expect(new Set(srcTwo.map((s) => s.shard)).size).toBeGreaterThan(10);
+      expect(p.loaderStats()).toEqual({ docs: 600, skippedBad: 0, skippedNull: 0 });
+      // "auto" chooses piece reading here (many pieces) and gives the same batches too
+      expect(await collect(createPipeline({ ...small, workers: 2 }))).toEqual(one);
+    });
+
+    it("parquet row groups, several epochs with a seeded piece order: same batches as the calling thread", async () => {
+      const pq = join(dir, "gsm.parquet");
+      await sql(`COPY (SELECT question || chr(10) || answer AS text FROM read_json(${lit(gsm)})) TO ${lit(pq)} (FORMAT parquet, ROW_GROUP_SIZE 50, COMPRESSION zstd)`);
+      const opts: PipelineOptions = { ...base, sources: [pq], loader: { shuffleSeed: 9, shuffleBuffer: 0, epochs: 2 }, packing: "concat" };
+      const one = await collect(createPipeline({ ...opts, workers: 0 }));
+      const two = await collect(createPipeline({ ...opts, workers: 2, workersRead: true }));
+      expect(one.length).toBeGreaterThan(40);
+      expect(two).toEqual(one);
+    });
+
+    for (const packing of ["pad", "bfd"] as const) {
+      it(`state() resumes to identical batches at several cut points (${packing}), also across modes`, async () => {
+        const opts: PipelineOptions = { ...small, packing, workers: 2, workersRead: true, pack: { windowSize: 32 } };
+        const full = await collect(createPipeline(opts));
+        for (const cut of [1, Math.floor(full.length / 2), full.length - 1]) {
+          const first = createPipeline(opts);
+          const head: string[] = [];
+          let state: PipelineState | undefined;
+          for await (const b of first) {
+            head.push(fingerprint(b));
+            if (head.length === cut) {
+              state = JSON.parse(JSON.stringify(first.state())) as PipelineState;
+              break;
+            }
+          }
+          expect([...head, ...(await collect(createPipeline({ ...opts, state: state! })))]).toEqual(full);
+          // a state from piece reading resumes on the calling thread too, and the other way round
+          expect([...head, ...(await collect(createPipeline({ ...opts, workers: 0, state: state! })))]).toEqual(full);
+        }
+        const mid = createPipeline({ ...opts, workers: 0 });
+        let n = 0;
+        for await (const _ of mid) if (++n === Math.floor(full.length / 2)) break;
+        const fromSingle = JSON.parse(JSON.stringify(mid.state())) as PipelineState;
+        expect(await collect(createPipeline({ ...opts, state: fromSingle }))).toEqual(full.slice(n));
+      });
+    }
+
+    it("a malformed line read in a worker is the same InputFormatError, naming file and line", async () => {
+      const bad = join(dir, "bad.jsonl");
+      const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ text: `document number ${i} `.repeat(5) }));
+      lines[211] = '{"text": "cut off';
+      writeFileSync(bad, lines.join("\n") + "\n");
+      const err = await collect(createPipeline({ ...base, sources: [bad], loader: { pieceBytes: 2000 }, workers: 2, workersRead: true })).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InputFormatError);
+      expect((err as InputFormatError).context).toMatchObject({ file: bad, line: 212 });
+      expect((err as Error).message).toContain(`${bad}, line 212`);
+    });
   });
 });
