@@ -3,3 +3,4 @@ export type { TokenizedDoc, PackAlgorithm, OverlongPolicy, PackOptions, BatchSta
 export { Packer, packDocuments, packDocumentsSync, DEFAULT_WINDOW } from "./packer.js";
 export { IGNORE_INDEX, batchArrays, batchBytes, type BatchArrays } from "./batch-writer.js";
 export { BufferPool } from "./pool.js";
+export { SNAPSHOT_VERSION, type PackerSnapshot, type SnapshotOptions, type SnapshotDoc, type SnapshotPiece } from "./snapshot.js";

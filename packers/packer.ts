@@ -11,6 +11,17 @@ import { PadPlanner } from "./planners/pad.js";
 import type { Row, RowPlanner } from "./planners/row.js";
 import { WindowPlanner } from "./planners/window.js";
 import type { BufferPool } from "./pool.js";
+import {
+  checkOptions,
+  count,
+  counts,
+  decodeDocs,
+  decodePieces,
+  DocTable,
+  SNAPSHOT_VERSION,
+  type PackerSnapshot,
+  type SnapshotOptions,
+} from "./snapshot.js";
 import type { OverlongPolicy, PackAlgorithm, PackedBatch, PackOptions, PackStats, TokenizedDoc } from "./types.js";
 
 /** Default bfd/ffd window: 2048 pieces pack to <0.5% padding at L=2048 on gsm8k+t0 (see perf/pack.ts). */
@@ -24,7 +35,10 @@ function positiveInt(name: string, v: number): number {
   return v;
 }
 
-/** Packs tokenized documents into fixed-size batches. Feed with `push`, collect with `take`. */
+/**
+ * Packs tokenized documents into fixed-size batches. Feed with `push`, collect with `take`.
+ * `snapshot()` saves the pending state as plain JSON and {@link Packer.restore} continues from it.
+ */
 export class Packer {
   readonly seqLen: number;
   readonly batchSize: number;
@@ -34,6 +48,8 @@ export class Packer {
   readonly windowSize: number;
   private readonly padId: number;
   private readonly dropLast: boolean;
+  private readonly carryOver: boolean;
+  private readonly seed: number | undefined;
   private readonly pool: BufferPool | undefined;
   private readonly planner: RowPlanner;
   private readonly counters: CutCounters = newCutCounters();
@@ -59,6 +75,8 @@ export class Packer {
     this.padId = options.padId ?? 0;
     this.dropLast = options.dropLast ?? false;
     this.pool = options.pool;
+    this.carryOver = options.carryOver ?? true;
+    this.seed = options.seed;
     const windowed = this.algorithm === "bfd" || this.algorithm === "ffd";
     this.windowSize = windowed ? positiveInt("windowSize", options.windowSize ?? DEFAULT_WINDOW) : 0;
     if (this.algorithm === "concat") this.planner = new ConcatPlanner(this.seqLen);
@@ -68,8 +86,8 @@ export class Packer {
         seqLen: this.seqLen,
         windowSize: this.windowSize,
         fit: this.algorithm === "bfd" ? "best" : "first",
-        carryOver: options.carryOver ?? true,
-        seed: options.seed,
+        carryOver: this.carryOver,
+        seed: this.seed,
       });
     }
   }
@@ -127,6 +145,99 @@ export class Packer {
     t.segments += batch.stats.segments;
     t.labeledTokens += batch.stats.labeledTokens;
     return batch;
+  }
+
+  /**
+   * The exact pending state as plain JSON data (`JSON.stringify` round-trips it); pass it to
+   * {@link Packer.restore} with the same options to continue as if this packer had gone on. Take it
+   * between calls (any time, before or after `finish()`), never from inside a document iterator
+   * that `packDocuments` is running, whose packer is not reachable anyway.
+   *
+   * Covered: every row planned but not yet taken — including complete batches `take()` would return
+   * now, and after `finish()` the final partial batch — the planner's pending pieces (concat's open row,
+   * the bfd/ffd window in arrival order, the seeded shuffle's position), the `finish()` flag, the next
+   * batch index and the counters behind `stats` and each batch's loss counts. Batches already returned
+   * by `take()` are not: they belong to the consumer. The buffer pool is not state.
+   *
+   * Only the tokens pending pieces need are stored (each document once; see `SnapshotDoc`), so the size
+   * follows the pending tokens: a few hundred bytes once everything is taken. The snapshot is a copy;
+   * this packer stays usable. Costs O(pending tokens); `push`/`take` pay nothing for it.
+   */
+  snapshot(): PackerSnapshot {
+    const rows = this.ready.slice(this.readyHead);
+    const planner = this.planner.save();
+    const table = new DocTable();
+    for (const row of rows) for (const p of row.pieces) table.add(p);
+    for (const p of planner.pieces) table.add(p);
+    return {
+      version: SNAPSHOT_VERSION,
+      options: this.snapshotOptions(),
+      finished: this.finished,
+      batches: this.batchNo,
+      counters: { ...this.counters },
+      reported: { ...this.reported },
+      totals: { ...this.totals },
+      docs: table.encode(),
+      ready: rows.map((row) => row.pieces.map((p) => table.piece(p))),
+      planner: { pieces: planner.pieces.map((p) => table.piece(p)), splitDocs: planner.splitDocs, windows: planner.windows },
+    };
+  }
+
+  /**
+   * A packer that continues from `snapshot` (taken by {@link Packer.snapshot}, possibly after a JSON
+   * round trip): its `take()` returns the batches the snapshotted packer would have returned next, and
+   * pushing the documents that packer had not seen yields the same batches and final `stats` as one
+   * packer fed everything. `options` must resolve to the snapshot's (`pool` excepted, it is not state):
+   * a PackOptionsError names the first field that differs, or the malformed part of the snapshot.
+   */
+  static restore(options: PackOptions, snapshot: PackerSnapshot): Packer {
+    const packer = new Packer(options);
+    packer.load(snapshot);
+    return packer;
+  }
+
+  private snapshotOptions(): SnapshotOptions {
+    return {
+      seqLen: this.seqLen,
+      batchSize: this.batchSize,
+      algorithm: this.algorithm,
+      overlong: this.overlong,
+      windowSize: this.windowSize,
+      padId: this.padId,
+      dropLast: this.dropLast,
+      carryOver: this.carryOver,
+      seed: this.seed ?? null,
+    };
+  }
+
+  private load(s: PackerSnapshot): void {
+    const version: unknown = typeof s === "object" && s !== null ? s.version : undefined;
+    if (version !== SNAPSHOT_VERSION) {
+      throw new PackOptionsError(`snapshot version ${String(version)} is not supported; this Packer reads version ${SNAPSHOT_VERSION}`, { field: "version" });
+    }
+    checkOptions(s.options, this.snapshotOptions());
+    if (typeof s.finished !== "boolean") throw new PackOptionsError(`snapshot: finished must be a boolean, got ${String(s.finished)}`, { field: "finished" });
+    const docs = decodeDocs(s.docs);
+    if (!Array.isArray(s.ready)) throw new PackOptionsError("snapshot: ready must be an array of rows", { field: "ready" });
+    this.ready = s.ready.map((list, r) => {
+      const pieces = decodePieces(list, docs, this.seqLen, `ready[${r}]`);
+      let used = 0;
+      for (const p of pieces) used += p.len;
+      if (used > this.seqLen) throw new PackOptionsError(`snapshot: row ${r} holds ${used} tokens, more than seqLen ${this.seqLen}`, { field: `ready[${r}]` });
+      return { pieces, used };
+    });
+    this.readyHead = 0;
+    const planner: unknown = s.planner;
+    this.planner.load({
+      pieces: decodePieces((planner as PackerSnapshot["planner"] | undefined)?.pieces, docs, this.seqLen, "planner.pieces"),
+      splitDocs: count(planner, "splitDocs", "planner.splitDocs"),
+      windows: count(planner, "windows", "planner.windows"),
+    });
+    this.finished = s.finished;
+    this.batchNo = count(s, "batches", "batches");
+    Object.assign(this.counters, counts(s.counters, this.counters, "counters"));
+    this.reported = counts(s.reported, this.reported, "reported");
+    Object.assign(this.totals, counts(s.totals, this.totals, "totals"));
   }
 
   /** Cumulative stats over every batch taken so far (and every document pushed). */

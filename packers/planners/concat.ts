@@ -2,8 +2,9 @@
  * `concat`: documents end to end, each row filled to exactly `seqLen` tokens; a document that reaches
  * the end of a row continues at the start of the next one (as in pretraining). Only the last row pads.
  */
+import { PackOptionsError } from "../../src/errors.js";
 import type { Piece } from "../pieces.js";
-import type { Row, RowPlanner } from "./row.js";
+import type { PlannerState, Row, RowPlanner } from "./row.js";
 
 export class ConcatPlanner implements RowPlanner {
   splitDocs = 0;
@@ -30,5 +31,20 @@ export class ConcatPlanner implements RowPlanner {
   finish(out: Row[]): void {
     if (this.row.used > 0) out.push(this.row);
     this.row = { pieces: [], used: 0 };
+  }
+
+  save(): PlannerState {
+    return { pieces: this.row.pieces.slice(), splitDocs: this.splitDocs, windows: 0 };
+  }
+
+  load(state: PlannerState): void {
+    let used = 0;
+    for (const p of state.pieces) used += p.len;
+    // A row that reached seqLen would already have been emitted.
+    if (used >= this.seqLen) {
+      throw new PackOptionsError(`snapshot: concat's open row holds ${used} tokens, must be under seqLen ${this.seqLen}`, { field: "planner.pieces" });
+    }
+    this.row = { pieces: state.pieces.slice(), used };
+    this.splitDocs = state.splitDocs;
   }
 }

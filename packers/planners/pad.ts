@@ -1,6 +1,7 @@
 /** `pad`: one piece per row, the rest of the row is padding. The baseline every packer is compared to. */
+import { PackOptionsError } from "../../src/errors.js";
 import type { Piece } from "../pieces.js";
-import type { Row, RowPlanner } from "./row.js";
+import type { PlannerState, Row, RowPlanner } from "./row.js";
 
 export class PadPlanner implements RowPlanner {
   readonly splitDocs = 0;
@@ -10,4 +11,14 @@ export class PadPlanner implements RowPlanner {
   }
 
   finish(_out: Row[]): void {}
+
+  save(): PlannerState {
+    return { pieces: [], splitDocs: 0, windows: 0 };
+  }
+
+  load(state: PlannerState): void {
+    if (state.pieces.length > 0) {
+      throw new PackOptionsError(`snapshot: pad holds no pieces between calls, this snapshot has ${state.pieces.length}`, { field: "planner.pieces" });
+    }
+  }
 }

@@ -7,6 +7,16 @@ export interface Row {
   used: number;
 }
 
+/** What a planner holds between calls; enough to continue exactly (see `Packer.snapshot`). */
+export interface PlannerState {
+  /** Pieces not yet in an emitted row, in order: concat's open row, bfd/ffd's pending window. */
+  pieces: Piece[];
+  /** Documents the planner split across rows itself (concat). */
+  splitDocs: number;
+  /** Windows packed so far (bfd/ffd): window w is shuffled with `seed + w`. */
+  windows: number;
+}
+
 /** Places pieces into rows of `seqLen` tokens. */
 export interface RowPlanner {
   /** Accept one piece; push any rows that are now final onto `out`. */
@@ -15,4 +25,8 @@ export interface RowPlanner {
   finish(out: Row[]): void;
   /** Documents the planner split across rows itself (concat); 0 for the others. */
   readonly splitDocs: number;
+  /** The state to save; the pieces array is a copy, the pieces themselves are shared. */
+  save(): PlannerState;
+  /** Replace the state with a saved one (a fresh planner with the same options). Throws on a state it cannot hold. */
+  load(state: PlannerState): void;
 }

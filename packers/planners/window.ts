@@ -4,9 +4,10 @@
  * least-filled rows (at most a quarter of a window) go back into the next window instead of being
  * emitted half empty; only the final window pads freely.
  */
+import { PackOptionsError } from "../../src/errors.js";
 import type { Piece } from "../pieces.js";
 import { BestFitIndex, FirstFitIndex, type FitIndex } from "./fit.js";
-import type { Row, RowPlanner } from "./row.js";
+import type { PlannerState, Row, RowPlanner } from "./row.js";
 import { shuffleInPlace } from "./shuffle.js";
 
 /** Options of {@link WindowPlanner}. */
@@ -35,6 +36,23 @@ export class WindowPlanner implements RowPlanner {
 
   finish(out: Row[]): void {
     if (this.pending.length > 0) this.packWindow(out, true);
+  }
+
+  save(): PlannerState {
+    // The shuffle PRNG is reseeded per window (seed + window number), so the count is its whole state.
+    return { pieces: this.pending.slice(), splitDocs: 0, windows: this.windowNo };
+  }
+
+  load(state: PlannerState): void {
+    // A full window would already have been packed; the arrival order matters (stable sort).
+    if (state.pieces.length >= this.opts.windowSize) {
+      throw new PackOptionsError(
+        `snapshot: the pending window holds ${state.pieces.length} pieces, must be under windowSize ${this.opts.windowSize}`,
+        { field: "planner.pieces" },
+      );
+    }
+    this.pending = state.pieces.slice();
+    this.windowNo = state.windows;
   }
 
   private packWindow(out: Row[], final: boolean): void {
