@@ -135,13 +135,14 @@ export async function packToDisk(options: PackToDiskOptions): Promise<PackResult
   if (cp === undefined) checkpoint();
   try {
     for await (const batch of pipeline) {
-      rows.append(batch);
+      rows.append(batch); // copied out to the files: the buffer can be reused
       const s = batch.stats;
       counts.rows += s.rows;
       counts.batches++;
       counts.padding += s.paddingTokens;
       counts.truncated += s.truncatedTokens;
       counts.dropped += s.droppedTokens;
+      pipeline.release(batch);
       const now = Date.now();
       if (now - lastCheckpoint >= checkpointMs) {
         checkpoint();

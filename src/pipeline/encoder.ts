@@ -4,10 +4,15 @@
  */
 import { loadTokenizer } from "../tokenizers/load.js";
 import type { SftDocument } from "../sft/index.js";
-import { encodeChunk, resolveTemplate, type EncodeSpec } from "./chunk.js";
+import { ChunkBuilder, encodeChunk, resolveTemplate, type EncodeSpec } from "./chunk.js";
 
 /** Encodes a chunk of documents into one buffer (see `chunk.ts`). */
-export type ChunkEncoder = (docs: readonly SftDocument[]) => ArrayBuffer;
+export interface ChunkEncoder {
+  /** Encode a whole array of documents into one chunk buffer. */
+  (docs: readonly SftDocument[]): ArrayBuffer;
+  /** A builder to encode documents one at a time as they are read. */
+  builder(): ChunkBuilder;
+}
 
 const cache = new Map<string, Promise<ChunkEncoder>>();
 
@@ -20,7 +25,8 @@ export function encoderFor(spec: EncodeSpec): Promise<ChunkEncoder> {
       const tokenizer = await loadTokenizer(spec.tokenizer);
       const template = spec.template === undefined ? undefined : await resolveTemplate(spec.template);
       const options = { ...spec.encode, ...(template !== undefined ? { template } : {}) };
-      return (docs: readonly SftDocument[]) => encodeChunk(tokenizer, docs, options);
+      const encode = (docs: readonly SftDocument[]): ArrayBuffer => encodeChunk(tokenizer, docs, options);
+      return Object.assign(encode, { builder: () => new ChunkBuilder(tokenizer, options) });
     })();
     cache.set(key, p);
     p.catch(() => cache.delete(key));

@@ -18,7 +18,7 @@
  * there; `pad` has a clean point at almost every chunk.
  */
 import { createLoader, type Loader, type LoaderOptions, type LoaderState, type LoaderStats, type SourceRef } from "../../loaders/index.js";
-import { Packer, type PackAlgorithm, type PackedBatch, type PackOptions, type PackStats, type TokenizedDoc } from "../../packers/index.js";
+import { BufferPool, Packer, type PackAlgorithm, type PackedBatch, type PackOptions, type PackStats, type TokenizedDoc } from "../../packers/index.js";
 import { PipelineError } from "../errors.js";
 import type { EncodeDocumentOptions, SftDocument } from "../sft/index.js";
 import type { Tokenizer } from "../tokenizers/types.js";
@@ -114,6 +114,8 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
   private chars = 0;
   private started = false;
   private readonly loaderOptions: Omit<LoaderOptions, "state">;
+  /** Batch buffers handed back with `release()`, reused by later batches. */
+  private readonly batchBuffers = new BufferPool(4);
   /** Loader counters when workers read pieces (summed from their replies); undefined otherwise. */
   private pieceStats: LoaderStats | undefined;
 
@@ -131,7 +133,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     if (!Number.isInteger(this.workers) || this.workers < 0) throw new PipelineError(`workers must be an integer ≥ 0, got ${String(opts.workers)}`, { field: "workers" });
     this.chunkDocs = opts.chunkDocs ?? 256;
     this.prefetch = opts.prefetch ?? Math.max(1, 2 * this.workers); // piece mode: see run()
-    this.packOptions = { ...opts.pack, seqLen: opts.seqLen, batchSize: opts.batchSize, algorithm: opts.packing ?? "bfd" };
+    this.packOptions = { ...opts.pack, seqLen: opts.seqLen, batchSize: opts.batchSize, algorithm: opts.packing ?? "bfd", pool: this.batchBuffers };
     this.packer = new Packer(this.packOptions);
     // A seeded window shuffle depends on the window number: only the start is clean then.
     this.trackClean = opts.pack?.seed === undefined;
@@ -143,6 +145,16 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
   /** Position after the last batch delivered; JSON-serializable. */
   state(): PipelineState {
     return { v: 1, loader: this.clean.loader === null ? null : structuredClone(this.clean.loader), docs: this.clean.docs, batchesAtClean: this.clean.batches, batches: this.delivered };
+  }
+
+  /**
+   * Optional: hand a batch's memory back once nothing reads it any more (after writing it out, or
+   * after its tensors are disposed — the tfjs cpu backend reads the arrays in place). Later batches
+   * reuse it instead of fresh memory, which saves the page faults of a new buffer per batch (~10% of
+   * a single-threaded run here). Batches never released are garbage-collected as usual.
+   */
+  release(batch: PackedBatch): void {
+    this.batchBuffers.release(batch);
   }
 
   /** Packer stats since the last clean point (cumulative only for a pipeline that never resumed). */

@@ -54,24 +54,29 @@ export interface TaskFailure {
 async function encodePiece(task: PieceTask): Promise<PieceResult> {
   const encode = await encoderFor(task.spec);
   const loader = createLoader({ ...task.loader, state: task.state, stopAtPiece: task.stopAtPiece });
-  const docs: SftDocument[] = [];
+  // each document is encoded as it is read, so its text dies young (see ChunkBuilder)
+  const chunk = encode.builder();
   const at: number[] = [];
   let file = "";
   let shard = -1;
   let atKind: PieceResult["atKind"] = "none";
-  for await (const { source, ...doc } of loader) {
-    docs.push(doc);
-    file = source.file;
-    shard = source.shard;
-    if (source.line !== undefined) {
-      atKind = "line";
-      at.push(source.line);
-    } else if (source.row !== undefined) {
-      atKind = "row";
-      at.push(source.row);
-    } else at.push(-1);
+  try {
+    for await (const { source, ...doc } of loader) {
+      chunk.add(doc);
+      file = source.file;
+      shard = source.shard;
+      if (source.line !== undefined) {
+        atKind = "line";
+        at.push(source.line);
+      } else if (source.row !== undefined) {
+        atKind = "row";
+        at.push(source.row);
+      } else at.push(-1);
+    }
+    return { buffer: chunk.finish(), stats: loader.stats(), file, shard, at: Float64Array.from(at), atKind };
+  } finally {
+    chunk.abandon();
   }
-  return { buffer: encode(docs), stats: loader.stats(), file, shard, at: Float64Array.from(at), atKind };
 }
 
 /** Encode one chunk or piece; buffers are transferred back to the caller. */
