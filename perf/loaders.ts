@@ -22,26 +22,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLoader } from "../loaders/index.js";
+import { peakRssMB } from "./rss.js";
 
 interface ChildResult {
   docs: number;
   chars: number;
   secs: number;
   maxRssMB: number;
-}
-
-/**
- * Peak RSS of this process in MB. Linux's VmHWM belongs to the current address space; getrusage's
- * maxRSS would also count the parent's peak (it survives fork + exec), which here includes duckdb.
- */
-function peakRssMB(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-    if (m) return Number(m[1]) / 1024;
-  } catch {
-    // not Linux: fall through
-  }
-  return process.resourceUsage().maxRSS / 1024;
 }
 
 /** Child mode: read one file with the loader, print a ChildResult as JSON. */
