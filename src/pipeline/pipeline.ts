@@ -9,17 +9,31 @@
  * are consumed in piece order, so batches equal the single-threaded run's. Otherwise the main thread
  * reads and workers tokenize chunks of `chunkDocs` documents.
  *
- * Resume: packing is a deterministic function of the document sequence, so a `state()` records the
- * loader state at the last *clean point* — a chunk boundary where the packer held nothing (every
- * pushed token already emitted) — plus how many batches were emitted since. A restarted pipeline
- * reads from that point with a fresh packer and discards the batches already delivered, yielding
- * bit-identical batches. bfd/ffd with carry-over (and any packing `seed`) keep documents pending
- * across windows, so for them the clean point is usually the start and a resume re-tokenizes from
- * there; `pad` has a clean point at almost every chunk.
+ * Resume is exact and replays nothing. Chunks (a chunk of documents, or one loader piece) are consumed
+ * in order, and `state()` records where the consumer stands inside the head chunk: the loader state
+ * at that chunk's start, how many of its documents were already handed to the packer (`skip`), and
+ * the packer's own snapshot (`Packer.snapshot`: its pending pieces with their token ids, rows planned
+ * but not yet delivered, counters, seeded-shuffle position). A restarted pipeline restores the
+ * packer, first delivers the batches that were already complete in it, then reads from that chunk
+ * start again, drops the first `skip` documents unseen (not pushed, not passed to `onDocument`) and
+ * continues. `skip` counts loader documents from that state on, whatever the chunking, so a state
+ * taken while reading on this thread resumes with workers reading pieces and the other way round (a
+ * skip longer than the first chunk goes on into the next). At most one chunk is read and encoded
+ * twice (`chunkDocs` documents, or one piece); the state's size follows the packer's pending tokens
+ * (about 3 JSON bytes a token) plus the loader state (whose shuffle buffer is the only large part).
  */
 import { createLoader, type Loader, type LoaderOptions, type LoaderState, type LoaderStats, type SourceRef } from "../../loaders/index.js";
-import { BufferPool, Packer, type PackAlgorithm, type PackedBatch, type PackOptions, type PackStats, type TokenizedDoc } from "../../packers/index.js";
-import { PipelineError } from "../errors.js";
+import {
+  BufferPool,
+  Packer,
+  type PackAlgorithm,
+  type PackedBatch,
+  type PackerSnapshot,
+  type PackOptions,
+  type PackStats,
+  type TokenizedDoc,
+} from "../../packers/index.js";
+import { PackOptionsError, PipelineError } from "../errors.js";
 import type { EncodeDocumentOptions, SftDocument } from "../sft/index.js";
 import type { Tokenizer } from "../tokenizers/types.js";
 import { decodeChunk, type EncodeSpec, type EncodedChunk, type TemplateSpec } from "./chunk.js";
@@ -62,23 +76,28 @@ export interface PipelineOptions {
   state?: PipelineState;
   /**
    * Called with every encoded document in stream order, before the packer sees it; `index` is its
-   * 0-based number in the whole stream. After a resume, documents since the clean point are replayed
-   * with their original indices (skip `index` below what you already have).
+   * 0-based number in the whole stream. A resumed pipeline goes on with the first document the
+   * interrupted one had not pushed (`index` = the state's `docs`): nothing is called twice.
    */
   onDocument?: (doc: TokenizedDoc, index: number, source: SourceRef) => void;
 }
 
-/** JSON snapshot of a pipeline's position. */
+/**
+ * JSON snapshot of a pipeline's position (see the module comment). Version 1 states (replay from a
+ * "clean point") are refused: they cannot resume exactly without re-packing from that point.
+ */
 export interface PipelineState {
-  v: 1;
-  /** Loader state at the clean point; null = the start. */
+  v: 2;
+  /** Loader state at the start of the chunk being consumed; null = the stream's start. */
   loader: LoaderState | null;
-  /** Documents before the clean point. */
+  /** Loader documents from `loader` on that were already consumed (pushed, or encoded to nothing). */
+  skip: number;
+  /** Documents pushed in the whole stream: the next `onDocument` index. */
   docs: number;
-  /** Batches before the clean point. */
-  batchesAtClean: number;
-  /** Batches delivered to the consumer. */
+  /** Batches delivered to the consumer: the next batch's `index`. */
   batches: number;
+  /** The packer after the last document pushed, less the batches delivered. */
+  packer: PackerSnapshot;
 }
 
 /** Uncompressed JSONL piece size in the pipeline (loader default: 64 MiB): one worker task's input. */
@@ -97,6 +116,34 @@ interface PendingChunk {
 
 const ZERO_STATS = { docs: 0, skippedBad: 0, skippedNull: 0 } as const;
 
+const isCount = (x: unknown): x is number => typeof x === "number" && Number.isInteger(x) && x >= 0;
+
+/** Check a `state` option's shape; the packer snapshot is checked by `Packer.restore`. */
+function checkState(s: PipelineState): void {
+  const v: unknown = typeof s === "object" && s !== null ? s.v : undefined;
+  if (v !== 2) {
+    const hint = v === 1 ? "version 1 states replay from a clean point and are no longer read; start the run again" : "pass a Pipeline.state() snapshot";
+    throw new PipelineError(`pipeline state version ${String(v)} is not supported (this tokpack reads version 2): ${hint}`, { field: "state.v" });
+  }
+  for (const k of ["skip", "docs", "batches"] as const) {
+    if (!isCount(s[k])) throw new PipelineError(`pipeline state: ${k} must be an integer ≥ 0, got ${String(s[k])}`, { field: `state.${k}` });
+  }
+  if (typeof s.loader !== "object") throw new PipelineError("pipeline state: loader must be a loader state or null", { field: "state.loader" });
+  const taken: unknown = typeof s.packer === "object" && s.packer !== null ? s.packer.batches : undefined;
+  if (taken !== s.batches) throw new PipelineError(`pipeline state: ${s.batches} batches delivered but the packer snapshot has taken ${String(taken)}`, { field: "state.batches" });
+}
+
+/** `Packer.restore`, its errors as a PipelineError naming the state's field. */
+function restorePacker(options: PackOptions, snapshot: PackerSnapshot): Packer {
+  try {
+    return Packer.restore(options, snapshot);
+  } catch (e) {
+    if (!(e instanceof PackOptionsError)) throw e;
+    const field = e.context.field === undefined ? "state.packer" : `state.packer.${e.context.field}`;
+    throw new PipelineError(`pipeline state: its packer snapshot does not fit these options (${e.message})`, { field }, { cause: e });
+  }
+}
+
 /** Loader → tokenizer → packer. Iterate once; call `state()` between batches. */
 export class Pipeline implements AsyncIterable<PackedBatch> {
   private readonly loader: Loader;
@@ -105,10 +152,14 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
   private readonly chunkDocs: number;
   private readonly prefetch: number;
   private readonly packOptions: PackOptions;
-  private readonly trackClean: boolean;
   private pool: TokenizePool | undefined;
-  private packer: Packer;
-  private clean: { loader: LoaderState | null; docs: number; batches: number };
+  private readonly packer: Packer;
+  /** Where reading starts: the resumed state's loader state (null = the stream's start). */
+  private readonly startLoader: LoaderState | null;
+  /** Loader documents to drop unseen from `startLoader` on: the resumed state's `skip`. */
+  private skip: number;
+  /** The chunk being consumed: loader state at its start and documents of it consumed so far. */
+  private at: { loader: LoaderState | null; skip: number };
   private delivered: number;
   private docs: number;
   private chars = 0;
@@ -121,7 +172,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
 
   constructor(private readonly opts: PipelineOptions) {
     const s = opts.state;
-    if (s !== undefined && (s.v !== 1 || s.batches < s.batchesAtClean)) throw new PipelineError("not a pipeline state (v 1) snapshot", { field: "state" });
+    if (s !== undefined) checkState(s);
     this.loaderOptions = { ...opts.loader, sources: opts.sources, pieceBytes: opts.loader?.pieceBytes ?? PIPELINE_PIECE_BYTES };
     this.loader = createLoader({ ...this.loaderOptions, ...(s?.loader ? { state: s.loader } : {}) });
     this.spec = {
@@ -134,17 +185,22 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     this.chunkDocs = opts.chunkDocs ?? 256;
     this.prefetch = opts.prefetch ?? Math.max(1, 2 * this.workers); // piece mode: see run()
     this.packOptions = { ...opts.pack, seqLen: opts.seqLen, batchSize: opts.batchSize, algorithm: opts.packing ?? "bfd", pool: this.batchBuffers };
-    this.packer = new Packer(this.packOptions);
-    // A seeded window shuffle depends on the window number: only the start is clean then.
-    this.trackClean = opts.pack?.seed === undefined;
-    this.clean = { loader: s?.loader ?? null, docs: s?.docs ?? 0, batches: s?.batchesAtClean ?? 0 };
+    this.packer = s === undefined ? new Packer(this.packOptions) : restorePacker(this.packOptions, s.packer);
+    this.startLoader = s?.loader ?? null;
+    this.skip = s?.skip ?? 0;
+    this.at = { loader: this.startLoader, skip: this.skip };
     this.delivered = s?.batches ?? 0;
-    this.docs = this.clean.docs;
+    this.docs = s?.docs ?? 0;
   }
 
-  /** Position after the last batch delivered; JSON-serializable. */
+  /**
+   * Position after the last batch delivered; JSON-serializable. Call it between batches (while the
+   * consumer holds one, before iterating or after the end), not while a `next()` is pending. Costs
+   * O(pending tokens): the packer snapshot copies them.
+   */
   state(): PipelineState {
-    return { v: 1, loader: this.clean.loader === null ? null : structuredClone(this.clean.loader), docs: this.clean.docs, batchesAtClean: this.clean.batches, batches: this.delivered };
+    const loader = this.at.loader === null ? null : structuredClone(this.at.loader);
+    return { v: 2, loader, skip: this.at.skip, docs: this.docs, batches: this.delivered, packer: this.packer.snapshot() };
   }
 
   /**
@@ -157,7 +213,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     this.batchBuffers.release(batch);
   }
 
-  /** Packer stats since the last clean point (cumulative only for a pipeline that never resumed). */
+  /** Packer stats over the whole stream (carried across resumes by the state). */
   get packStats(): PackStats {
     return this.packer.stats;
   }
@@ -167,7 +223,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     return this.docs;
   }
 
-  /** UTF-16 code units of input text encoded by this instance. */
+  /** UTF-16 code units of input text encoded by this instance (a resume re-encodes at most one chunk). */
   get inputChars(): number {
     return this.chars;
   }
@@ -192,6 +248,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
 
   private async *run(): AsyncGenerator<PackedBatch, void, undefined> {
     try {
+      yield* this.ready(); // complete batches a resumed packer held
       if (this.workers > 0) this.pool = new TokenizePool(this.workers);
       const local = this.workers === 0 ? await encoderFor(this.spec) : undefined;
       const pieces = await this.workersReadPieces();
@@ -199,11 +256,6 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
       const prefetch = pieces ? (this.opts.prefetch ?? this.workers + 1) : this.prefetch;
       const queue: PendingChunk[] = [];
       let eof = false;
-      let nextBatch = this.clean.batches;
-      const emit = (batch: PackedBatch): PackedBatch | undefined => {
-        batch.index = nextBatch++;
-        return batch.index < this.delivered ? undefined : batch;
-      };
       for (;;) {
         while (!eof && queue.length < prefetch) {
           const c = chunks ? (await chunks.next()).value : await this.readChunk(local);
@@ -212,32 +264,38 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
         }
         const head = queue.shift();
         if (head === undefined) break;
-        if (this.trackClean && this.drained()) this.clean = { loader: head.before(), docs: this.docs, batches: nextBatch };
+        const before = head.before(); // before this chunk's result adds to the piece stats
         const { chunk, source } = await head.result();
         this.chars += chunk.chars;
+        const at = { loader: before, skip: 0 };
+        this.at = at;
         for (let i = 0; i < chunk.count; i++) {
+          at.skip = i + 1;
+          if (this.skip > 0) {
+            this.skip--; // pushed before the state was taken
+            continue;
+          }
           const doc = chunk.docs[i];
           if (doc === undefined) continue;
           this.opts.onDocument?.(doc, this.docs, source(i));
           this.docs++;
           this.packer.push(doc);
-          for (let b = this.packer.take(); b !== undefined; b = this.packer.take()) {
-            const out = emit(b);
-            if (out === undefined) continue;
-            this.delivered++; // before yield: a consumer that breaks after this batch never resumes us
-            yield out;
-          }
+          yield* this.ready();
         }
       }
+      if (this.skip > 0) throw new PipelineError(`pipeline state: ${this.skip} of its ${String(this.opts.state?.skip)} documents to skip are past the end of the input; was it taken with other sources or loader options?`, { field: "state.skip" });
       this.packer.finish();
-      for (let b = this.packer.take(); b !== undefined; b = this.packer.take()) {
-        const out = emit(b);
-        if (out === undefined) continue;
-        this.delivered++;
-        yield out;
-      }
+      yield* this.ready();
     } finally {
       await this.close();
+    }
+  }
+
+  /** Deliver every batch the packer has complete (after `finish()`, the partial last one too). */
+  private *ready(): Generator<PackedBatch, void, undefined> {
+    for (let b = this.packer.take(); b !== undefined; b = this.packer.take()) {
+      this.delivered++; // before yield: a consumer that breaks after this batch never resumes us
+      yield b;
     }
   }
 
@@ -251,13 +309,13 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
       return false;
     }
     if (want === true) return true;
-    const start = this.clean.loader;
+    const start = this.startLoader;
     return (await this.loader.piecesIn(start?.epoch ?? 0)) >= 2 * this.workers;
   }
 
   /** One task per piece from the resume point on, in reading order; results summed into `pieceStats`. */
   private async *pieceChunks(): AsyncGenerator<PendingChunk, undefined, undefined> {
-    const resumed = this.clean.loader;
+    const resumed = this.startLoader;
     this.pieceStats = { ...(resumed?.stats ?? ZERO_STATS) };
     const stats = this.pieceStats;
     let first: LoaderState | undefined = resumed ?? undefined;
@@ -296,15 +354,9 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     return undefined;
   }
 
-  /** Every token pushed has left in a batch: a fresh packer would continue identically. */
-  private drained(): boolean {
-    const s = this.packer.stats;
-    return s.inputTokens === s.tokens + s.truncatedTokens + s.droppedTokens;
-  }
-
   /** Read up to `chunkDocs` documents and start encoding them. */
   private async readChunk(local: ((docs: readonly SftDocument[]) => ArrayBuffer) | undefined): Promise<PendingChunk | undefined> {
-    const before = this.trackClean ? this.loader.state() : null;
+    const before = this.loader.state();
     const docs: SftDocument[] = [];
     const sources: SourceRef[] = [];
     while (docs.length < this.chunkDocs) {

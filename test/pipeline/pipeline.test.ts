@@ -72,15 +72,6 @@ describe("createPipeline", () => {
     });
   }
 
-  it("pad packing finds clean points, so a resume does not replay from the start", async () => {
-    const p = createPipeline({ ...base, packing: "pad", workers: 0 });
-    let n = 0;
-    for await (const _ of p) if (++n === 40) break;
-    const s = p.state();
-    expect(s.loader).not.toBeNull();
-    expect(s.docs).toBeGreaterThan(0);
-  });
-
   it("onDocument sees every document once, in order, with stream indices", async () => {
     const seen: number[] = [];
     const p = createPipeline({ ...base, workers: 2, onDocument: (_d, i) => seen.push(i) });
