@@ -116,7 +116,7 @@ export async function packToDisk(options: PackToDiskOptions): Promise<PackResult
     ...rest,
     ...(cp !== undefined ? { state: cp.pipeline } : {}),
     onDocument: (doc, index) => {
-      if (index < docsOnDisk) return; // replayed after a resume: already written
+      if (index < docsOnDisk) return; // defensive: a resumed pipeline does not replay documents, so this stays false
       indexed.append(doc.ids);
     },
   });
