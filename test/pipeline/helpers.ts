@@ -39,3 +39,15 @@ export async function collect(it: AsyncIterable<PackedBatch>, limit = Infinity):
   }
   return out;
 }
+
+/** Iterate `pipeline` until `cut` batches were delivered; their fingerprints and the JSON round-tripped state then. */
+export async function cutAt<S>(pipeline: AsyncIterable<PackedBatch> & { state(): S }, cut: number): Promise<{ head: string[]; state: S }> {
+  const head: string[] = [];
+  if (cut > 0) {
+    for await (const b of pipeline) {
+      head.push(fingerprint(b));
+      if (head.length === cut) break;
+    }
+  }
+  return { head, state: JSON.parse(JSON.stringify(pipeline.state())) as S };
+}

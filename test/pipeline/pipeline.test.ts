@@ -8,9 +8,9 @@ import { describe, expect, it } from "vitest";
 import { InputFormatError } from "../../src/errors.js";
 import type { SourceRef } from "../../loaders/index.js";
 import { lit, sql } from "../loaders/helpers.js";
-import { createPipeline, type PipelineOptions, type PipelineState } from "../../src/pipeline/index.js";
+import { createPipeline, type PipelineOptions } from "../../src/pipeline/index.js";
 import { sharedPath } from "../shared.js";
-import { collect, fingerprint, subset, tempDir } from "./helpers.js";
+import { collect, cutAt, subset, tempDir } from "./helpers.js";
 
 const dir = tempDir("pipe");
 const gsm = subset(dir, "gsm.jsonl", ["data", "jsonl", "gsm8k", "train.jsonl"], 600);
@@ -56,17 +56,8 @@ describe("createPipeline", () => {
       const full = await collect(createPipeline(opts));
       expect(full.length).toBeGreaterThan(30);
       for (const cut of [1, Math.floor(full.length / 3), full.length - 1]) {
-        const first = createPipeline(opts);
-        const head: string[] = [];
-        let state: PipelineState | undefined;
-        for await (const b of first) {
-          head.push(fingerprint(b));
-          if (head.length === cut) {
-            state = JSON.parse(JSON.stringify(first.state())) as PipelineState;
-            break;
-          }
-        }
-        const rest = await collect(createPipeline({ ...opts, state: state! }));
+        const { head, state } = await cutAt(createPipeline(opts), cut);
+        const rest = await collect(createPipeline({ ...opts, state }));
         expect([...head, ...rest]).toEqual(full);
       }
     });
@@ -115,24 +106,13 @@ describe("createPipeline", () => {
         const opts: PipelineOptions = { ...small, packing, workers: 2, workersRead: true, pack: { windowSize: 32 } };
         const full = await collect(createPipeline(opts));
         for (const cut of [1, Math.floor(full.length / 2), full.length - 1]) {
-          const first = createPipeline(opts);
-          const head: string[] = [];
-          let state: PipelineState | undefined;
-          for await (const b of first) {
-            head.push(fingerprint(b));
-            if (head.length === cut) {
-              state = JSON.parse(JSON.stringify(first.state())) as PipelineState;
-              break;
-            }
-          }
-          expect([...head, ...(await collect(createPipeline({ ...opts, state: state! })))]).toEqual(full);
+          const { head, state } = await cutAt(createPipeline(opts), cut);
+          expect([...head, ...(await collect(createPipeline({ ...opts, state })))]).toEqual(full);
           // a state from piece reading resumes on the calling thread too, and the other way round
-          expect([...head, ...(await collect(createPipeline({ ...opts, workers: 0, state: state! })))]).toEqual(full);
+          expect([...head, ...(await collect(createPipeline({ ...opts, workers: 0, state })))]).toEqual(full);
         }
-        const mid = createPipeline({ ...opts, workers: 0 });
-        let n = 0;
-        for await (const _ of mid) if (++n === Math.floor(full.length / 2)) break;
-        const fromSingle = JSON.parse(JSON.stringify(mid.state())) as PipelineState;
+        const n = Math.floor(full.length / 2);
+        const { state: fromSingle } = await cutAt(createPipeline({ ...opts, workers: 0 }), n);
         expect(await collect(createPipeline({ ...opts, state: fromSingle }))).toEqual(full.slice(n));
       });
     }

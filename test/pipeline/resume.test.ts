@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { PipelineError } from "../../src/errors.js";
 import { createPipeline, type PipelineOptions, type PipelineState } from "../../src/pipeline/index.js";
-import { collect, fingerprint, subset, tempDir } from "./helpers.js";
+import { collect, cutAt, subset, tempDir } from "./helpers.js";
 
 const dir = tempDir("resume");
 const gsm = subset(dir, "gsm.jsonl", ["data", "jsonl", "gsm8k", "train.jsonl"], 600);
@@ -37,19 +37,6 @@ function pending(s: PipelineState): { tokens: number; pieces: number; bytes: num
   return { tokens, pieces, bytes: JSON.stringify(s).length, packerBytes: JSON.stringify(s.packer).length };
 }
 
-/** Iterate until `cut` batches were delivered, then take the state through JSON. */
-async function cutAt(opts: PipelineOptions, cut: number): Promise<{ head: string[]; state: PipelineState }> {
-  const p = createPipeline(opts);
-  const head: string[] = [];
-  if (cut > 0) {
-    for await (const b of p) {
-      head.push(fingerprint(b));
-      if (head.length === cut) break;
-    }
-  }
-  return { head, state: JSON.parse(JSON.stringify(p.state())) as PipelineState };
-}
-
 describe("exact resume", () => {
   for (const [mode, modeOpts] of Object.entries(MODES)) {
     for (const packing of ["bfd", "concat"] as const) {
@@ -60,7 +47,7 @@ describe("exact resume", () => {
         const full = await collect(createPipeline(opts));
         expect(full.length).toBeGreaterThan(20);
         for (const cut of [1, Math.floor(full.length / 3), Math.floor((2 * full.length) / 3), full.length - 1]) {
-          const { head, state } = await cutAt(opts, cut);
+          const { head, state } = await cutAt(createPipeline(opts), cut);
           expect(state.v).toBe(2);
           expect(state.batches).toBe(cut);
           expect(state.docs).toBeGreaterThan(0);
@@ -84,7 +71,7 @@ describe("exact resume", () => {
   it("pad resumes exactly without replaying, across reading modes", async () => {
     const opts: PipelineOptions = { ...MODES["workers read pieces"], packing: "pad" };
     const full = await collect(createPipeline(opts));
-    const { head, state } = await cutAt(opts, Math.floor(full.length / 2));
+    const { head, state } = await cutAt(createPipeline(opts), Math.floor(full.length / 2));
     for (const workers of [0, 2]) {
       let encoded = 0;
       const rest = await collect(createPipeline({ ...opts, workers, state, onDocument: () => encoded++ }));
@@ -105,7 +92,7 @@ describe("exact resume", () => {
     expect(encoded).toBe(0);
     expect(after.packStats).toEqual(p.packStats);
 
-    const { state } = await cutAt(opts, 5);
+    const { state } = await cutAt(createPipeline(opts), 5);
     expect(JSON.parse(JSON.stringify(createPipeline({ ...opts, state }).state()))).toEqual(state);
     expect(JSON.parse(JSON.stringify(createPipeline(opts).state()))).toMatchObject({ v: 2, loader: null, skip: 0, docs: 0, batches: 0 });
   });
@@ -123,7 +110,7 @@ describe("exact resume", () => {
     };
     const v1 = { v: 1, loader: null, docs: 0, batchesAtClean: 0, batches: 3 } as unknown as PipelineState;
     expect(fieldOf({ ...opts, state: v1 })).toBe("state.v");
-    const { state } = await cutAt(opts, 3);
+    const { state } = await cutAt(createPipeline(opts), 3);
     expect(fieldOf({ ...opts, seqLen: 128, state })).toBe("state.packer.seqLen");
     expect(fieldOf({ ...opts, state: { ...state, batches: 4 } })).toBe("state.batches");
     expect(fieldOf({ ...opts, state: { ...state, skip: -1 } })).toBe("state.skip");
