@@ -356,7 +356,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
 
   /** Read up to `chunkDocs` documents and start encoding them. */
   private async readChunk(local: ((docs: readonly SftDocument[]) => ArrayBuffer) | undefined): Promise<PendingChunk | undefined> {
-    const before = this.loader.state();
+    const before = this.loader.stateSharingDocuments(); // copied by state() when handed out
     const docs: SftDocument[] = [];
     const sources: SourceRef[] = [];
     while (docs.length < this.chunkDocs) {

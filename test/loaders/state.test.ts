@@ -140,6 +140,19 @@ describe("resume from state()", () => {
     expect(l.state().buffer.length).toBe(99); // full buffer minus the document just emitted
   });
 
+  it("state() copies the shuffle buffer's documents; stateSharingDocuments() is the same position without the copy", async () => {
+    const opts: LoaderOptions = { sources, shuffleSeed: 3, shuffleBuffer: 50, pieceBytes: 16 * 1024 };
+    const l = createLoader(opts);
+    await take(l, 200);
+    const copied = l.state();
+    const shared = l.stateSharingDocuments();
+    expect(JSON.parse(JSON.stringify(shared))).toEqual(JSON.parse(JSON.stringify(copied)));
+    expect(copied.buffer[0]).not.toBe(shared.buffer[0]);
+    const rest = await collect(createLoader({ ...opts, state: JSON.parse(JSON.stringify(copied)) as LoaderOptions["state"] }));
+    copied.buffer[0]!.text = "changed by the caller"; // a copy: the loader's own documents are untouched
+    expect(await collect(l)).toEqual(rest);
+  });
+
   it("skipped bad records and nulls are counted the same across a resume", async () => {
     const path = join(tmp.dir, "mixed-bad.jsonl");
     const lines = Array.from({ length: 600 }, (_, i) => (i % 37 === 5 ? "{broken" : i % 41 === 3 ? '{"text":null}' : JSON.stringify({ text: `m${i}` })));
