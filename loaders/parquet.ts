@@ -11,7 +11,7 @@ import { compressors } from "hyparquet-compressors";
 import { InputFormatError, TokpackError } from "../src/errors.js";
 import type { ByteSource, RawRecord } from "./types.js";
 import { PageArena } from "./page-arena.js";
-import { zstdDecoder, zstdDecompressInto, zstdDecompressSized } from "./zstd.js";
+import { zstdDecoder, zstdDecompressInto } from "./zstd.js";
 
 /** A page that decompressed to the wrong size is corrupt (the footer's size is what hyparquet decodes). */
 function sized(out: Uint8Array, outputLength: number, codec: string): Uint8Array {
@@ -21,16 +21,21 @@ function sized(out: Uint8Array, outputLength: number, codec: string): Uint8Array
 
 /**
  * hyparquet-compressors' decoders (snappy and lz4 in WebAssembly / JS), with the rest swapped for
- * faster ones: zstd in WebAssembly instead of its pure-JS fzstd, gzip and brotli in node:zlib's
- * native code instead of pure JS (gzip pages ~2× faster end to end).
+ * faster ones: zstd in WebAssembly instead of its pure-JS fzstd, decoded in steps into memory from
+ * `alloc`; gzip and brotli in node:zlib's native code instead of pure JS (gzip pages ~2× faster end
+ * to end).
  */
-const codecs = {
-  ...compressors,
-  ZSTD: zstdDecompressSized,
-  // one output chunk of the page's size: no growing and joining of 64 KiB pieces
-  GZIP: (input: Uint8Array, outputLength: number) => sized(gunzipSync(input, { chunkSize: Math.max(64, outputLength + 1) }), outputLength, "gzip"),
-  BROTLI: (input: Uint8Array, outputLength: number) => sized(brotliDecompressSync(input, { chunkSize: Math.max(64, outputLength + 1) }), outputLength, "brotli"),
-};
+function codecsWith(alloc: (bytes: number) => Uint8Array): typeof compressors {
+  return {
+    ...compressors,
+    ZSTD: (input: Uint8Array, outputLength: number) => zstdDecompressInto(input, alloc(outputLength)),
+    // one output chunk of the page's size: no growing and joining of 64 KiB pieces
+    GZIP: (input: Uint8Array, outputLength: number) => sized(gunzipSync(input, { chunkSize: Math.max(64, outputLength + 1) }), outputLength, "gzip"),
+    BROTLI: (input: Uint8Array, outputLength: number) => sized(brotliDecompressSync(input, { chunkSize: Math.max(64, outputLength + 1) }), outputLength, "brotli"),
+  };
+}
+
+const codecs = codecsWith((bytes) => new Uint8Array(bytes));
 
 /** The footer of a parquet file; errors name the file. */
 export async function parquetFooter(src: ByteSource): Promise<FileMetaData> {
@@ -70,10 +75,6 @@ export function rowGroupStarts(md: FileMetaData): number[] {
 /** Each source's page arena (a source is read by one loader, one row range at a time). */
 const arenas = new WeakMap<ByteSource, PageArena>();
 
-/** Codecs whose large outputs land in `arena` (zstd decoded in steps; the others keep their own output). */
-function arenaCodecs(arena: PageArena): typeof codecs {
-  return { ...codecs, ZSTD: (input: Uint8Array, outputLength: number) => zstdDecompressInto(input, arena.alloc(outputLength)) };
-}
 
 /** Keeps string values as their UTF-8 bytes (views into the decoded page). */
 const rawStrings = { stringFromBytes: (b: Uint8Array) => b };
@@ -99,7 +100,7 @@ export async function readParquetRows(src: ByteSource, md: FileMetaData, rowStar
       let arena = arenas.get(src);
       if (arena === undefined) arenas.set(src, (arena = new PageArena()));
       arena.reset();
-      use = arenaCodecs(arena);
+      use = codecsWith((bytes) => arena.alloc(bytes));
     }
     await parquetRead({
       file: src,

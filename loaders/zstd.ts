@@ -23,18 +23,6 @@ export function zstdDecoder(): Promise<ZSTDDecoder> {
   return decoder;
 }
 
-/**
- * One zstd frame (a parquet page) whose decompressed size is known, the signature hyparquet's
- * `compressors.ZSTD` takes. `zstdDecoder()` must have resolved first.
- */
-export function zstdDecompressSized(input: Uint8Array, outputLength: number): Uint8Array {
-  if (ready === undefined) throw new Error("zstd decoder not initialised (await zstdDecoder() first)");
-  const out = ready.decode(input, outputLength);
-  // On corrupt input the C decoder returns an error code, which zstddec turns into a short slice.
-  if (out.byteLength !== outputLength) throw new Error(`zstd page decompressed to ${out.byteLength} bytes, expected ${outputLength}: corrupt data`);
-  return out;
-}
-
 /** Steps in a row that may produce no output before the data is declared corrupt. */
 const MAX_EMPTY_STEPS = 64;
 
