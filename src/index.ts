@@ -4,6 +4,7 @@ export * from "./errors.js";
 export * from "../loaders/index.js";
 export type { Tokenizer, EncodeOptions, DecodeOptions, SpecialTokenIds } from "./tokenizers/types.js";
 export { loadTokenizer } from "./tokenizers/load.js";
+export { BufferTooSmallError, encodeIntoGrowable } from "./tokenizers/grow.js";
 export { BUILTIN_NAMES } from "./tokenizers/builtins.js";
 export * from "../packers/index.js";
 export * from "./sft/index.js";

@@ -16,6 +16,7 @@ import { createReadStream, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { InputFormatError, MissingFieldError, SourceError, UsageError } from "../errors.js";
+import { encodeIntoGrowable } from "../tokenizers/grow.js";
 import { loadTokenizer } from "../tokenizers/load.js";
 import type { EncodeOptions, Tokenizer } from "../tokenizers/types.js";
 import { createLoader, documentMaker } from "../../loaders/index.js";
@@ -167,8 +168,8 @@ function openFile(path: string): Readable {
 
 /**
  * Encodes into one reused `Uint32Array`. It starts at `text.length + 16` (enough for nearly every
- * text: a token covers at least one UTF-16 unit on real data) and grows to what the tokenizer's
- * `RangeError` asks for, at most `3 * text.length + 16` (every UTF-8 byte a token, plus specials).
+ * text: a token covers at least one UTF-16 unit on real data) and grows when the tokenizer says it
+ * needs more room (`encodeIntoGrowable`).
  */
 export class IdScratch {
   private buf = new Uint32Array(1024);
@@ -177,27 +178,9 @@ export class IdScratch {
   encode(tok: Tokenizer, text: string, options?: EncodeOptions): Uint32Array {
     const want = text.length + 16;
     if (this.buf.length < want) this.buf = new Uint32Array(Math.max(want, this.buf.length * 2));
-    for (;;) {
-      try {
-        return this.buf.subarray(0, tok.encodeInto(text, this.buf, 0, options));
-      } catch (err) {
-        const next = this.neededSize(err, text);
-        if (next === undefined) throw err;
-        this.buf = new Uint32Array(next);
-      }
-    }
-  }
-
-  /** The size to retry with after `err`, or undefined when `err` is not an out-of-room RangeError. */
-  private neededSize(err: unknown, text: string): number | undefined {
-    if (!(err instanceof RangeError)) return undefined;
-    const m = /at least (\d+)/.exec(err.message);
-    if (m?.[1] !== undefined) {
-      const n = Number(m[1]);
-      return n > this.buf.length ? n : undefined;
-    }
-    const bound = 3 * text.length + 16;
-    return this.buf.length < bound ? bound : undefined;
+    const r = encodeIntoGrowable(tok, text, this.buf, 0, options);
+    this.buf = r.buf;
+    return r.buf.subarray(0, r.count);
   }
 }
 

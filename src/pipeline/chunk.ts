@@ -8,6 +8,7 @@
  */
 import type { TokenizedDoc } from "../../packers/index.js";
 import { encodeDocument, type ChatTemplate, type EncodeDocumentOptions, type SftDocument } from "../sft/index.js";
+import { encodeIntoGrowable } from "../tokenizers/grow.js";
 import type { Tokenizer } from "../tokenizers/types.js";
 
 const HEADER_WORDS = 4;
@@ -85,19 +86,13 @@ export class ChunkBuilder {
         this.present.push(0);
         return;
       }
-      // room for 3 ids per UTF-16 unit (a UTF-8 byte each) + 16 post-processor specials; a normalizer
-      // that expands text further (NFKD ligatures) falls back to encode()
+      // room for 3 ids per UTF-16 unit (a UTF-8 byte each) + 16 post-processor specials + EOS; a
+      // normalizer that expands text further (NFKD ligatures) makes encodeIntoGrowable grow it
       reserve(total + 3 * d.text.length + 17, this.masked);
-      let k: number;
-      try {
-        k = tokenizer.encodeInto(d.text, scratch, total, this.plain);
-      } catch (err) {
-        if (!(err instanceof RangeError)) throw err;
-        const ids = tokenizer.encode(d.text, this.plain);
-        reserve(total + ids.length + 1, this.masked);
-        scratch.set(ids, total);
-        k = ids.length;
-      }
+      const r = encodeIntoGrowable(tokenizer, d.text, scratch, total, this.plain);
+      scratch = r.buf;
+      let k = r.count;
+      reserve(total + k + 1, this.masked);
       if (this.eos !== undefined) scratch[total + k++] = this.eos;
       if (this.masked) scratchMask.fill(1, total, total + k);
       this.total = total + k;

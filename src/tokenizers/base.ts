@@ -3,6 +3,7 @@
  * never truncation), `encode`/`countTokens` on a reused growable scratch buffer, and `decode` from
  * token bytes. Families implement `encodeCore` and `tokenBytes`.
  */
+import { BufferTooSmallError } from "./grow.js";
 import { OutOfSpace } from "./hf/components.js";
 import type { DecodeOptions, EncodeOptions, SpecialTokenIds, Tokenizer } from "./types.js";
 import { utf8DecodeLossy } from "./utf8.js";
@@ -30,9 +31,10 @@ export abstract class BaseTokenizer implements Tokenizer {
     } catch (err) {
       if (!(err instanceof OutOfSpace)) throw err;
       const need = this.countTokens(text, options);
-      throw new RangeError(
+      throw new BufferTooSmallError(
         `encodeInto: the text needs ${need} ids but the buffer has room for ${out.length - offset} ` +
           `(length ${out.length}, offset ${offset}); pass a buffer of at least ${offset + need}`,
+        offset + need,
       );
     }
   }

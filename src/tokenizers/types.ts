@@ -39,7 +39,8 @@ export interface Tokenizer {
 
   /**
    * Encode `text`, writing ids into `out` from `offset`; returns how many ids were written.
-   * Throws a `RangeError` naming the required size when `out` is too small (nothing is truncated).
+   * Throws a `RangeError` naming the required size when `out` is too small (nothing is truncated);
+   * tokpack's tokenizers throw a `BufferTooSmallError`, whose `needed` is that size.
    */
   encodeInto(text: string, out: Uint32Array, offset?: number, options?: EncodeOptions): number;
   /** Encode `text` into a new `Uint32Array` the caller owns. */

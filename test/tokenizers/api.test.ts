@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { get_encoding } from "tiktoken";
+import { BufferTooSmallError, encodeIntoGrowable } from "../../src/tokenizers/grow.js";
 import { loadTokenizer } from "../../src/tokenizers/load.js";
 import { TokenizerSpecError, VocabFormatError } from "../../src/errors.js";
 import { packageFile } from "./reference.js";
@@ -42,6 +43,31 @@ describe("encodeInto", () => {
       expect(() => tok.encodeInto(text, new Uint32Array(need + 2), 3)).toThrow(RangeError);
       expect(tok.encodeInto(text, new Uint32Array(need + 2), 2)).toBe(need);
     }
+  });
+
+  it("the overflow error carries the needed size; encodeIntoGrowable grows, keeping what is before the offset", async () => {
+    const tok = await loadTokenizer("cl100k_base");
+    const ref = get_encoding("cl100k_base");
+    const text = "A sentence long enough to need more than four tokens, surely.";
+    const expected = Array.from(ref.encode_ordinary(text));
+    ref.free();
+    const err = (() => {
+      try {
+        tok.encodeInto(text, new Uint32Array(6), 2);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(BufferTooSmallError);
+    expect((err as BufferTooSmallError).needed).toBe(2 + expected.length);
+    const small = Uint32Array.of(41, 42, 0, 0);
+    const r = encodeIntoGrowable(tok, text, small, 2);
+    expect(r.buf).not.toBe(small);
+    expect(r.count).toBe(expected.length);
+    expect(Array.from(r.buf.subarray(0, 2 + r.count))).toEqual([41, 42, ...expected]);
+    const roomy = new Uint32Array(100);
+    expect(encodeIntoGrowable(tok, text, roomy, 0).buf).toBe(roomy);
   });
 
   it("rejects an offset outside the buffer", async () => {
