@@ -23,7 +23,7 @@ export class BestFitIndex implements FitIndex {
   private readonly buckets: number[][] = [];
   private readonly bits: Uint32Array;
 
-  constructor(private readonly seqLen: number) {
+  constructor(seqLen: number) {
     for (let c = 0; c <= seqLen; c++) this.buckets.push([]);
     this.bits = new Uint32Array((seqLen >>> 5) + 1);
   }

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PackedBatch } from "../../packers/index.js";
+import type { PipelineOptions } from "../../src/pipeline/index.js";
 import { sharedPath } from "../shared.js";
 
 /** A temp dir for one test. */
@@ -50,4 +51,13 @@ export async function cutAt<S>(pipeline: AsyncIterable<PackedBatch> & { state():
     }
   }
   return { head, state: JSON.parse(JSON.stringify(pipeline.state())) as S };
+}
+
+/**
+ * The pipeline tests' common input: the first 600 gsm8k problems (written to `dir/gsm.jsonl`) as
+ * "question, blank line, answer" documents, gpt2, 4 rows of 256 per batch, 32-document chunks.
+ */
+export function gsmPipeline(dir: string): PipelineOptions & { sources: [string] } {
+  const gsm = subset(dir, "gsm.jsonl", ["data", "jsonl", "gsm8k", "train.jsonl"], 600);
+  return { sources: [gsm], loader: { document: { template: "{question}\n\n{answer}" } }, tokenizer: "gpt2", seqLen: 256, batchSize: 4, chunkDocs: 32 };
 }

@@ -10,21 +10,14 @@ import type { SourceRef } from "../../loaders/index.js";
 import { lit, sql } from "../loaders/helpers.js";
 import { createPipeline, type PipelineOptions } from "../../src/pipeline/index.js";
 import { sharedPath } from "../shared.js";
-import { collect, cutAt, subset, tempDir } from "./helpers.js";
+import { collect, cutAt, gsmPipeline, subset, tempDir } from "./helpers.js";
 
 const dir = tempDir("pipe");
-const gsm = subset(dir, "gsm.jsonl", ["data", "jsonl", "gsm8k", "train.jsonl"], 600);
+const base = gsmPipeline(dir);
+const gsm = base.sources[0];
 const t0 = subset(dir, "t0.jsonl", ["data", "jsonl", "t0", "cosmos_qa_no_prompt_text.jsonl"], 300);
 const t0b = subset(dir, "t0b.jsonl", ["data", "jsonl", "t0", "samsum_Given_the_above_dialogue_write_a_summary.jsonl"], 200);
 
-const base: PipelineOptions = {
-  sources: [gsm],
-  loader: { document: { template: "{question}\n\n{answer}" } },
-  tokenizer: "gpt2",
-  seqLen: 256,
-  batchSize: 4,
-  chunkDocs: 32,
-};
 
 describe("createPipeline", () => {
   it("worker threads produce the same batches as the calling thread (text, bfd)", async () => {

@@ -6,20 +6,10 @@
 import { describe, expect, it } from "vitest";
 import { PipelineError } from "../../src/errors.js";
 import { createPipeline, type PipelineOptions, type PipelineState } from "../../src/pipeline/index.js";
-import { collect, cutAt, subset, tempDir } from "./helpers.js";
+import { collect, cutAt, gsmPipeline, tempDir } from "./helpers.js";
 
 const dir = tempDir("resume");
-const gsm = subset(dir, "gsm.jsonl", ["data", "jsonl", "gsm8k", "train.jsonl"], 600);
-
-const base: PipelineOptions = {
-  sources: [gsm],
-  loader: { document: { template: "{question}\n\n{answer}" } },
-  tokenizer: "gpt2",
-  seqLen: 256,
-  batchSize: 4,
-  chunkDocs: 32,
-  workers: 2,
-};
+const base: PipelineOptions = { ...gsmPipeline(dir), workers: 2 };
 
 const MODES = {
   "main thread reads": { ...base, workersRead: false },
