@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { batchArrays, type BatchStats, type PackedBatch } from "../../packers/index.js";
 import { DatasetFormatError } from "../errors.js";
 import { AppendFile } from "./append-file.js";
-import { NPY_HEADER_BYTES, npyHeader, readNpyHeader, rewriteNpyHeader } from "./npy.js";
+import { NPY_HEADER_BYTES, readNpyHeader, rewriteNpyHeader } from "./npy.js";
 
 /** The grid arrays written per row, in file order. */
 export const ROW_FILES = ["input_ids", "labels", "position_ids", "segment_ids"] as const;
