@@ -1,9 +1,9 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokpackError } from "../../src/errors.js";
 import { createLoader, fileSource } from "../../loaders/index.js";
-import { parquetFooter, readParquetRows } from "../../loaders/parquet.js";
+import { parquetFooter, readParquetRows, rowGroupStarts } from "../../loaders/parquet.js";
 import { hasShared, sharedPath } from "../shared.js";
 import { collect, lit, sql, tempDir } from "./helpers.js";
 
@@ -112,6 +112,23 @@ describe("duckdb-written parquet: codecs, row groups, nulls, chat columns", () =
     const chats = await collect(createLoader({ sources: path }));
     expect(chats.map((d) => d.messages)).toEqual(ref.map((r) => r["messages"]));
     expect(new Set(chats.map((d) => d.source.shard)).size).toBeGreaterThan(1);
+  });
+
+  it.each(["zstd", "gzip", "brotli"])("%s: corrupt page bytes fail with an error naming the file and row group, no hang", async (codec) => {
+    const path = join(tmp.dir, `corrupt-${codec}.parquet`);
+    await sql(`COPY (SELECT i AS id, repeat('text ' || i || ' ', 40) AS text FROM range(3000) t(i)) TO ${lit(path)} (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE 1000)`);
+    const bytes = readFileSync(path);
+    // the middle of the file is page data (the footer is at the end)
+    for (let i = Math.floor(bytes.length / 2); i < Math.floor(bytes.length / 2) + 32; i++) bytes[i] = bytes[i]! ^ 0xa5;
+    const bad = join(tmp.dir, `corrupt-${codec}-flipped.parquet`);
+    writeFileSync(bad, bytes);
+    const err = (await collect(createLoader({ sources: bad, document: { field: "text" } })).catch((e: unknown) => e)) as TokpackError;
+    expect(err, `${codec}: ${String(err)}`).toBeInstanceOf(TokpackError);
+    expect(err.context.file).toBe(bad);
+    const src = await fileSource(bad);
+    const starts = rowGroupStarts(await parquetFooter(src).finally(() => src.close?.()));
+    expect(starts.length).toBeGreaterThan(2);
+    expect(starts.slice(0, -1)).toContain(err.context.row); // the first row of the row group it failed in
   });
 
   it("a missing column fails before reading with the file's column list", async () => {
