@@ -4,7 +4,6 @@
  * byte is lost or repeated. 5xx / 408 / 429 / network errors are retried with exponential backoff up
  * to `attempts` tries in a row without progress; other 4xx answers fail at once.
  */
-import { request } from "undici";
 import type { Dispatcher } from "undici";
 import { HttpError, TokpackError } from "../src/errors.js";
 import type { ByteSource } from "./types.js";
@@ -59,18 +58,23 @@ function withDefaults(o: HttpOptions): Required<Omit<HttpOptions, "headers" | "d
   return { attempts: 5, backoffMs: 250, maxBackoffMs: 8000, timeoutMs: 30_000, ...o };
 }
 
+/** undici, imported on the first request: it takes ~130 ms to load, which local-only runs (and every worker thread) would pay. */
+function undici(): Promise<typeof import("undici")> {
+  return import("undici");
+}
+
 /** One request with retries; returns the response with a 2xx status (body unread). */
 async function send(url: string, o: ReturnType<typeof withDefaults>, method: "GET" | "HEAD", range: string | undefined, att: Attempt): Promise<Dispatcher.ResponseData<unknown>> {
   for (;;) {
     let res: Dispatcher.ResponseData<unknown>;
     try {
-      res = await request(url, {
+      res = await (await undici()).request(url, {
         method,
         headers: { ...o.headers, ...(range ? { range } : {}) },
         headersTimeout: o.timeoutMs,
         bodyTimeout: o.timeoutMs,
         ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
-      } as Parameters<typeof request>[1]);
+      } as Parameters<typeof import("undici").request>[1]);
     } catch (err) {
       await att.fail(err);
       continue;

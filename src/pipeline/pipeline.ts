@@ -35,7 +35,8 @@ import {
 } from "../../packers/index.js";
 import { PackOptionsError, PipelineError } from "../errors.js";
 import type { EncodeDocumentOptions, SftDocument } from "../sft/index.js";
-import type { Tokenizer } from "../tokenizers/types.js";
+import { loadTokenizer, sharesTables } from "../tokenizers/load.js";
+import type { SharedTokenizer, Tokenizer } from "../tokenizers/types.js";
 import { decodeChunk, type EncodeSpec, type EncodedChunk, type TemplateSpec } from "./chunk.js";
 import { encoderFor } from "./encoder.js";
 import { defaultWorkers, TokenizePool } from "./pool.js";
@@ -249,7 +250,10 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
   private async *run(): AsyncGenerator<PackedBatch, void, undefined> {
     try {
       yield* this.ready(); // complete batches a resumed packer held
-      if (this.workers > 0) this.pool = new TokenizePool(this.workers);
+      if (this.workers > 0) {
+        this.pool = new TokenizePool(this.workers); // its threads start while this one loads the tokenizer
+        this.pool.shareTokenizer(await this.sharedTokenizer());
+      }
       const local = this.workers === 0 ? await encoderFor(this.spec) : undefined;
       const pieces = await this.workersReadPieces();
       const chunks = pieces ? this.pieceChunks() : undefined;
@@ -289,6 +293,16 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     } finally {
       await this.close();
     }
+  }
+
+  /**
+   * The tokenizer's tables for the workers, when its family can share them (tiktoken encodings):
+   * loaded once here instead of once per worker, which saves each worker ~0.5 s and ~70 MB of RSS.
+   */
+  private async sharedTokenizer(): Promise<SharedTokenizer | undefined> {
+    const t = this.opts.tokenizer;
+    if (typeof t !== "string") return t.shareTables?.();
+    return sharesTables(t) ? (await loadTokenizer(t)).shareTables?.() : undefined;
   }
 
   /** Deliver every batch the packer has complete (after `finish()`, the partial last one too). */

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import Tinypool from "tinypool";
 import { PipelineError } from "../errors.js";
 import type { SftDocument } from "../sft/index.js";
+import type { SharedTokenizer } from "../tokenizers/types.js";
 import type { EncodeSpec } from "./chunk.js";
 import { fromRemoteError } from "./remote-error.js";
 import type { EncodeTask, PieceResult, PieceTask, TaskFailure } from "./worker.js";
@@ -45,6 +46,7 @@ export function defaultWorkers(): number {
 export class TokenizePool {
   readonly threads: number;
   private readonly pool: Tinypool;
+  private shared: { tokenizer?: SharedTokenizer } = {};
 
   /** @param threads worker threads @default os.availableParallelism() */
   constructor(threads: number = defaultWorkers()) {
@@ -53,15 +55,23 @@ export class TokenizePool {
     this.pool = new Tinypool({ filename: workerFile(), minThreads: threads, maxThreads: threads, isolateWorkers: false, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
   }
 
+  /**
+   * Tables every later task's tokenizer is built on (see `Tokenizer.shareTables`); without them each
+   * worker loads the spec's tokenizer itself.
+   */
+  shareTokenizer(tokenizer: SharedTokenizer | undefined): void {
+    this.shared = tokenizer === undefined ? {} : { tokenizer };
+  }
+
   /** Encode one chunk on some worker. */
   async encode(spec: EncodeSpec, docs: SftDocument[]): Promise<ArrayBuffer> {
-    const task: EncodeTask = { spec, docs };
+    const task: EncodeTask = { spec, docs, ...this.shared };
     return unwrap((await this.pool.run(task)) as ArrayBuffer | TaskFailure);
   }
 
   /** Read and encode one loader piece on some worker. */
   async encodePiece(task: PieceTask): Promise<PieceResult> {
-    return unwrap((await this.pool.run(task)) as PieceResult | TaskFailure);
+    return unwrap((await this.pool.run({ ...task, ...this.shared })) as PieceResult | TaskFailure);
   }
 
   /** Stop the threads. */

@@ -11,6 +11,8 @@
 import Tinypool from "tinypool";
 import { createLoader, type LoaderOptions, type LoaderState, type LoaderStats } from "../../loaders/index.js";
 import type { SftDocument } from "../sft/index.js";
+import { adoptSharedTokenizer } from "../tokenizers/load.js";
+import type { SharedTokenizer } from "../tokenizers/types.js";
 import type { EncodeSpec } from "./chunk.js";
 import { encoderFor } from "./encoder.js";
 import { toRemoteError, type RemoteError } from "./remote-error.js";
@@ -20,6 +22,8 @@ export interface EncodeTask {
   kind?: "docs";
   spec: EncodeSpec;
   docs: SftDocument[];
+  /** The main thread's tables for `spec.tokenizer`, when they can be shared (else the worker loads it). */
+  tokenizer?: SharedTokenizer;
 }
 
 /** One loader piece to read and encode. */
@@ -32,6 +36,8 @@ export interface PieceTask {
   state: LoaderState;
   /** The piece's index + 1. */
   stopAtPiece: number;
+  /** As in {@link EncodeTask}. */
+  tokenizer?: SharedTokenizer;
 }
 
 /** Reply to a {@link PieceTask}. */
@@ -82,6 +88,7 @@ async function encodePiece(task: PieceTask): Promise<PieceResult> {
 /** Encode one chunk or piece; buffers are transferred back to the caller. */
 export default async function runTask(task: EncodeTask | PieceTask): Promise<unknown> {
   try {
+    if (task.tokenizer !== undefined) adoptSharedTokenizer(task.spec.tokenizer, task.tokenizer);
     if (task.kind === "piece") {
       const r = await encodePiece(task);
       // a result object whose two buffers are moved: tinypool's transferable wrapper

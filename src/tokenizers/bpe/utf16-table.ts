@@ -7,6 +7,15 @@
  * V8 hashes the fresh string) and its 200k-entry backing store is pointer-chasing; measured on
  * o200k/multi, the slice + Map lookups were ~22% of encode time, the largest single cost.
  */
+import { sharedCopy } from "./shared-array.js";
+
+/** A table's arrays and entry count, as `sharedData()` hands them out (keys trimmed to the units used). */
+export interface Utf16TableData {
+  slots: Int32Array;
+  keys: Uint16Array;
+  count: number;
+}
+
 export class Utf16Table {
   /** Per slot: key hash, value, key offset in the arena, key length; length -1 = empty slot. */
   private slots: Int32Array;
@@ -15,13 +24,31 @@ export class Utf16Table {
   private used = 0;
   private count = 0;
 
-  constructor(expectedEntries = 1024, expectedKeyUnits = expectedEntries * 4) {
+  /** An empty table sized for `expected` entries, or one over the arrays of `sharedData()` (used in place, not copied). */
+  constructor(expected: number | Utf16TableData = 1024, expectedKeyUnits = typeof expected === "number" ? expected * 4 : 0) {
+    if (typeof expected !== "number") {
+      this.slots = expected.slots;
+      this.mask = expected.slots.length / 4 - 1;
+      this.keys = expected.keys;
+      this.used = expected.keys.length;
+      this.count = expected.count;
+      return;
+    }
     let cap = 1024;
-    while (cap < expectedEntries * 2) cap *= 2;
+    while (cap < expected * 2) cap *= 2;
     this.slots = new Int32Array(cap * 4);
     this.mask = cap - 1;
     this.clearSlots();
     this.keys = new Uint16Array(Math.max(1024, expectedKeyUnits));
+  }
+
+  /**
+   * The table's arrays, copied onto SharedArrayBuffers, for `new Utf16Table(data)` in another
+   * thread. A table built that way must not be written to (`set` would grow it apart from the
+   * others, or write under their feet).
+   */
+  sharedData(): Utf16TableData {
+    return { slots: sharedCopy(this.slots), keys: sharedCopy(this.keys.subarray(0, this.used)), count: this.count };
   }
 
   get size(): number {

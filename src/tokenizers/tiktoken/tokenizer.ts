@@ -6,7 +6,8 @@
  */
 import { BaseTokenizer } from "../base.js";
 import { ByteBpeEncoder } from "../bpe/byte-encoder.js";
-import { ByteVocab } from "../bpe/byte-vocab.js";
+import { ByteVocab, type ByteVocabData } from "../bpe/byte-vocab.js";
+import { PairTable, type PairTableData } from "../bpe/pair-table.js";
 import { OutOfSpace } from "../hf/components.js";
 import { compileSplitPattern } from "../regex.js";
 import { wellFormed } from "../utf8.js";
@@ -24,31 +25,59 @@ export interface TiktokenDefinition {
   specialTokens: Readonly<Record<string, number>>;
 }
 
+/**
+ * A loaded encoding's tables on SharedArrayBuffers plus what rebuilds the tokenizer around them;
+ * structured-cloneable, so a worker thread gets the tokenizer without parsing or building anything.
+ */
+export interface SharedTiktoken {
+  kind: "tiktoken";
+  name: string;
+  file: string;
+  pattern: string;
+  specialTokens: Record<string, number>;
+  vocab: ByteVocabData;
+  pairs: PairTableData;
+}
+
 export class TiktokenTokenizer extends BaseTokenizer {
   readonly name: string;
   readonly vocabSize: number;
   readonly special: SpecialTokenIds;
   readonly specialTokens: ReadonlyMap<string, number>;
   readonly lossless = true;
-  private readonly vocab: ByteVocab;
-  private readonly bpe: ByteBpeEncoder;
+  private readonly file: string;
+  private readonly pattern: string;
+  private vocab: ByteVocab;
+  private pairs: PairTable;
+  private bpe: ByteBpeEncoder;
+  private shared: SharedTiktoken | undefined;
   private readonly sticky: RegExp;
   private readonly global: RegExp;
   private readonly specialBytes = new Map<number, Uint8Array>();
   private readonly allSpecials: RegExp | undefined;
 
-  constructor(def: TiktokenDefinition) {
+  /** From an encoding's ranks, or from another thread's `shareTables()` (its tables used in place). */
+  constructor(def: TiktokenDefinition | SharedTiktoken) {
     super();
     this.name = def.name;
-    this.vocab = new ByteVocab(def.tokens);
-    for (let b = 0; b < 256; b++) {
-      if (this.vocab.byteIds[b] === -1) {
-        throw new VocabFormatError(`byte 0x${b.toString(16).padStart(2, "0")} has no rank; a tiktoken vocabulary needs all 256 bytes`, {
-          file: def.file,
-        });
+    this.file = def.file;
+    this.pattern = def.pattern;
+    if ("vocab" in def) {
+      this.vocab = new ByteVocab(def.vocab);
+      this.pairs = new PairTable(def.pairs);
+      this.shared = def;
+    } else {
+      this.vocab = new ByteVocab(def.tokens);
+      for (let b = 0; b < 256; b++) {
+        if (this.vocab.byteIds[b] === -1) {
+          throw new VocabFormatError(`byte 0x${b.toString(16).padStart(2, "0")} has no rank; a tiktoken vocabulary needs all 256 bytes`, {
+            file: def.file,
+          });
+        }
       }
+      this.pairs = this.vocab.pairsFromRanks();
     }
-    this.bpe = new ByteBpeEncoder(this.vocab, this.vocab.pairsFromRanks(), true);
+    this.bpe = new ByteBpeEncoder(this.vocab, this.pairs, true);
     this.sticky = compileSplitPattern(def.pattern, def.file, "yu");
     this.global = compileSplitPattern(def.pattern, def.file, "gu");
     this.specialTokens = new Map(Object.entries(def.specialTokens));
@@ -61,6 +90,29 @@ export class TiktokenTokenizer extends BaseTokenizer {
     this.allSpecials = specialsPattern([...this.specialTokens.keys()]);
     const eot = this.specialTokens.get("<|endoftext|>");
     this.special = { bos: undefined, eos: eot, pad: undefined, unk: undefined };
+  }
+
+  /**
+   * The tables on SharedArrayBuffers, for `new TiktokenTokenizer(shared)` in worker threads. The
+   * first call moves this tokenizer onto the shared copies too, so the process holds one copy.
+   */
+  shareTables(): SharedTiktoken {
+    if (this.shared === undefined) {
+      const shared: SharedTiktoken = {
+        kind: "tiktoken",
+        name: this.name,
+        file: this.file,
+        pattern: this.pattern,
+        specialTokens: Object.fromEntries(this.specialTokens),
+        vocab: this.vocab.sharedData(),
+        pairs: this.pairs.sharedData(),
+      };
+      this.vocab = new ByteVocab(shared.vocab);
+      this.pairs = new PairTable(shared.pairs);
+      this.bpe = new ByteBpeEncoder(this.vocab, this.pairs, true);
+      this.shared = shared;
+    }
+    return this.shared;
   }
 
   protected encodeCore(text: string, out: Uint32Array, pos: number, options: EncodeOptions | undefined): number {
