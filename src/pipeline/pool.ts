@@ -13,7 +13,7 @@ import type { SftDocument } from "../sft/index.js";
 import type { SharedTokenizer } from "../tokenizers/types.js";
 import type { EncodeSpec } from "./chunk.js";
 import { fromRemoteError } from "./remote-error.js";
-import type { EncodeTask, PieceResult, PieceTask, TaskFailure } from "./worker.js";
+import type { EncodeTask, PieceResult, PieceTask, ShareResult, ShareTask, TaskFailure } from "./worker.js";
 
 function unwrap<T>(r: T | TaskFailure): T {
   if (r !== null && typeof r === "object" && "error" in r) throw fromRemoteError(r.error);
@@ -61,6 +61,16 @@ export class TokenizePool {
    */
   shareTokenizer(tokenizer: SharedTokenizer | undefined): void {
     this.shared = tokenizer === undefined ? {} : { tokenizer };
+  }
+
+  /**
+   * Has one worker load `spec` and share its tables with the others (they then build nothing).
+   * Loading there rather than here keeps the load's garbage (a tokenizer.json's parsed JSON) out of
+   * this thread's heap. Families that do not share are left for each worker to load.
+   */
+  async shareTokenizerLoadedBy(spec: string): Promise<void> {
+    const task: ShareTask = { kind: "share", tokenizer: spec };
+    this.shareTokenizer(unwrap((await this.pool.run(task)) as ShareResult | TaskFailure).shared);
   }
 
   /** Encode one chunk on some worker. */

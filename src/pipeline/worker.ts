@@ -1,17 +1,19 @@
 /**
  * Worker-thread entry of the tokenize pool (tinypool loads the compiled `dist/src/pipeline/worker.js`).
- * Two kinds of task:
+ * Three kinds of task:
  * - `docs`: a chunk of documents the main thread read; the reply is the chunk's single buffer.
  * - `piece`: one loader piece (a parquet row group, a byte range of JSONL) that the worker reads
  *   itself, so reading and parsing also run in parallel; the reply is the buffer plus the piece's
  *   loader counters and document locations.
+ * - `share`: load a tokenizer and reply with its tables on SharedArrayBuffers, which the pool then
+ *   sends with every task, so the other workers build nothing.
  * Buffers are moved, not copied. Errors come back as data (see `remote-error.ts`) so their class
  * and context survive.
  */
 import Tinypool from "tinypool";
 import { createLoader, type LoaderOptions, type LoaderState, type LoaderStats } from "../../loaders/index.js";
 import type { SftDocument } from "../sft/index.js";
-import { adoptSharedTokenizer } from "../tokenizers/load.js";
+import { adoptSharedTokenizer, loadTokenizer } from "../tokenizers/load.js";
 import type { SharedTokenizer } from "../tokenizers/types.js";
 import type { EncodeSpec } from "./chunk.js";
 import { encoderFor } from "./encoder.js";
@@ -38,6 +40,17 @@ export interface PieceTask {
   stopAtPiece: number;
   /** As in {@link EncodeTask}. */
   tokenizer?: SharedTokenizer;
+}
+
+/** Load a tokenizer here and hand its tables back for the other workers (see `Tokenizer.shareTables`). */
+export interface ShareTask {
+  kind: "share";
+  tokenizer: string;
+}
+
+/** Reply to a {@link ShareTask}: undefined when the tokenizer's family does not share. */
+export interface ShareResult {
+  shared: SharedTokenizer | undefined;
 }
 
 /** Reply to a {@link PieceTask}. */
@@ -86,8 +99,12 @@ async function encodePiece(task: PieceTask): Promise<PieceResult> {
 }
 
 /** Encode one chunk or piece; buffers are transferred back to the caller. */
-export default async function runTask(task: EncodeTask | PieceTask): Promise<unknown> {
+export default async function runTask(task: EncodeTask | PieceTask | ShareTask): Promise<unknown> {
   try {
+    if (task.kind === "share") {
+      const result: ShareResult = { shared: (await loadTokenizer(task.tokenizer)).shareTables?.() };
+      return result;
+    }
     if (task.tokenizer !== undefined) adoptSharedTokenizer(task.spec.tokenizer, task.tokenizer);
     if (task.kind === "piece") {
       const r = await encodePiece(task);

@@ -34,14 +34,23 @@ export function loadTokenizer(spec: string): Promise<Tokenizer> {
   return p;
 }
 
-/** Whether `spec` loads a tokenizer whose tables threads can share (`Tokenizer.shareTables`): the tiktoken encodings. */
+/**
+ * Whether `spec` may load a tokenizer whose tables threads can share (`Tokenizer.shareTables`):
+ * tiktoken encodings, and tokenizer.json files unless a built-in known not to be byte-level BPE.
+ */
 export function sharesTables(spec: string): boolean {
-  return resolveBuiltin(spec)?.kind === "tiktoken-json" || spec.endsWith(".tiktoken");
+  const builtin = resolveBuiltin(spec);
+  if (builtin === undefined) return true; // a file: .tiktoken, or a tokenizer.json that is most often byte-level BPE
+  return builtin.kind === "tiktoken-json" || builtin.kind === "gpt2" || (builtin.kind === "tokenizer-json" && !NOT_BYTE_LEVEL.has(spec));
 }
 
+/** Built-in tokenizer.json names whose model is not byte-level BPE (each thread loads its own). */
+const NOT_BYTE_LEVEL = new Set(["llama-2", "gemma3"]);
+
 /** The tokenizer around another thread's shared tables (no parsing, no building). */
-export function tokenizerFromShared(shared: SharedTokenizer): Tokenizer {
-  return new TiktokenTokenizer(shared);
+export async function tokenizerFromShared(shared: SharedTokenizer): Promise<Tokenizer> {
+  if (shared.kind === "tiktoken") return new TiktokenTokenizer(shared);
+  return new (await hf()).HfTokenizer(shared.name, shared.config, shared.file, shared);
 }
 
 /**
@@ -49,7 +58,7 @@ export function tokenizerFromShared(shared: SharedTokenizer): Tokenizer {
  * the main thread's tables) unless this thread has loaded `spec` already.
  */
 export function adoptSharedTokenizer(spec: string, shared: SharedTokenizer): void {
-  if (!cache.has(spec)) cache.set(spec, Promise.resolve(tokenizerFromShared(shared)));
+  if (!cache.has(spec)) cache.set(spec, tokenizerFromShared(shared));
 }
 
 /** HF support loads on first use: a tiktoken user never pays for it. */

@@ -1,11 +1,12 @@
 /** Public tokenizer contract shared by every tokenizer family (tiktoken files, HF tokenizer.json). */
+import type { SharedHfTokenizer } from "./hf/tokenizer.js";
 import type { SharedTiktoken } from "./tiktoken/tokenizer.js";
 
 /**
  * A tokenizer's read-only tables on SharedArrayBuffers, plus what rebuilds the tokenizer around them
  * (`tokenizerFromShared`): structured-cloneable, so worker threads share one copy of the tables.
  */
-export type SharedTokenizer = SharedTiktoken;
+export type SharedTokenizer = SharedTiktoken | SharedHfTokenizer;
 
 /** Options for one encode call. */
 export interface EncodeOptions {
@@ -63,7 +64,8 @@ export interface Tokenizer {
   /** The UTF-8 bytes one id stands for (a view or a fresh array; do not mutate). */
   tokenBytes(id: number): Uint8Array | undefined;
   /**
-   * Its tables for other threads (tiktoken encodings; absent on families that rebuild per thread).
+   * Its tables for other threads (tiktoken encodings and byte-level BPE tokenizer.json files; absent
+   * on families each thread rebuilds).
    * The tokenizer keeps working, on the shared copies.
    */
   shareTables?(): SharedTokenizer;

@@ -5,7 +5,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { InputFormatError } from "../../src/errors.js";
+import { InputFormatError, TokenizerSpecError } from "../../src/errors.js";
+import { loadTokenizer } from "../../src/tokenizers/load.js";
 import type { SourceRef } from "../../loaders/index.js";
 import { lit, sql } from "../loaders/helpers.js";
 import { createPipeline, type PipelineOptions } from "../../src/pipeline/index.js";
@@ -25,6 +26,22 @@ describe("createPipeline", () => {
     const two = await collect(createPipeline({ ...base, workers: 2 }));
     expect(one.length).toBeGreaterThan(20);
     expect(two).toEqual(one);
+  });
+
+  it("a loaded tokenizer passed in gives workers its own tables (shared memory), and the same batches", async () => {
+    const tok = await loadTokenizer("o200k_base");
+    const one = await collect(createPipeline({ ...base, tokenizer: tok, workers: 0 }));
+    const two = await collect(createPipeline({ ...base, tokenizer: tok, workers: 2 }));
+    expect(tok.shareTables!().vocab.arena.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(one.length).toBeGreaterThan(20);
+    expect(two).toEqual(one);
+  });
+
+  it("an unknown tokenizer spec with workers fails with a TokenizerSpecError naming it", async () => {
+    const p = createPipeline({ ...base, tokenizer: "no-such-tokenizer.json", workers: 2 });
+    const err = await collect(p).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TokenizerSpecError);
+    expect((err as Error).message).toContain("no-such-tokenizer.json");
   });
 
   it("worker threads produce the same batches for chats (loss masks) and prompt/completion", async () => {

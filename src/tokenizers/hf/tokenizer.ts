@@ -13,7 +13,7 @@ import type { EncodeOptions, SpecialTokenIds } from "../types.js";
 import { wellFormed } from "../utf8.js";
 import { AddedTokenMatcher, type AddedTokenJson, type Segment } from "./added-tokens.js";
 import { unicodeToByte } from "./byte-level.js";
-import { createBpeModel, type BpeJson } from "./bpe-model.js";
+import { byteLevelBpeModel, createBpeModel, type BpeJson, type SharedByteBpe } from "./bpe-model.js";
 import { ensureSpace, type Decoder, type Model, type Normalizer } from "./components.js";
 import { createDecoder } from "./decoders.js";
 import { createNormalizer } from "./normalizers.js";
@@ -30,6 +30,19 @@ interface TokenizerJson {
   model?: { type?: string };
 }
 
+/**
+ * A byte-level BPE tokenizer.json for worker threads: the file's JSON without the model's vocab and
+ * merges, the ids found for bos/eos/pad, and the model's shared tables.
+ */
+export interface SharedHfTokenizer {
+  kind: "hf-byte-bpe";
+  name: string;
+  file: string;
+  config: unknown;
+  special: SpecialTokenIds;
+  model: SharedByteBpe;
+}
+
 /** Normalizers after which decode(encode(s)) can differ from s. */
 const LOSSY_NORMALIZERS = /"type":"(Lowercase|NFKC|NFKD|StripAccents|Strip|BertNormalizer|Replace)"/;
 
@@ -40,6 +53,9 @@ export class HfTokenizer extends BaseTokenizer {
   readonly specialTokens: ReadonlyMap<string, number>;
   readonly lossless: boolean;
   private readonly model: Model;
+  private readonly file: string;
+  /** The JSON less the model's vocab and merges (what a shared copy rebuilds from). */
+  private readonly config: TokenizerJson;
   private readonly normalizer: Normalizer | undefined;
   private readonly preTokenizer: BuiltPreTokenizer | undefined;
   private readonly decoder: Decoder | undefined;
@@ -51,18 +67,23 @@ export class HfTokenizer extends BaseTokenizer {
   private readonly byteLevel: boolean;
   private readonly segments: Segment[] = [];
 
-  /** @param file where the JSON came from, named in every error. */
-  constructor(name: string, raw: unknown, file: string) {
+  /**
+   * @param file where the JSON came from, named in every error.
+   * @param shared another thread's `shareTables()` to build on (`raw` is then its `config`).
+   */
+  constructor(name: string, raw: unknown, file: string, shared?: Omit<SharedHfTokenizer, "kind" | "name" | "file" | "config">) {
     super();
     this.name = name;
+    this.file = file;
     if (typeof raw !== "object" || raw === null || !("model" in raw)) {
       throw new VocabFormatError('not a HuggingFace tokenizer.json (no "model" field)', { file });
     }
     const json = raw as TokenizerJson;
+    this.config = { ...json, model: { ...json.model, vocab: {}, merges: [] } as TokenizerJson["model"] };
     this.normalizer = createNormalizer(json.normalizer, file);
     this.preTokenizer = createPreTokenizer(json.pre_tokenizer, file);
     this.byteLevel = this.preTokenizer?.byteLevel === true || (json.decoder as { type?: string } | null)?.type === "ByteLevel";
-    this.model = createModel(json.model, this.byteLevel, file);
+    this.model = shared !== undefined ? byteLevelBpeModel(shared.model) : createModel(json.model, this.byteLevel, file);
     this.decoder = createDecoder(json.decoder, file);
     this.affixes = createPostProcessor(json.post_processor, file);
     const added = json.added_tokens ?? [];
@@ -78,13 +99,21 @@ export class HfTokenizer extends BaseTokenizer {
     }
     this.specialTokens = specials;
     this.vocabSize = maxId + 1;
-    this.special = this.findSpecialIds(file);
+    this.special = shared !== undefined ? shared.special : this.findSpecialIds(file);
     const modelType = json.model?.type;
     this.lossless =
       modelType === "BPE" &&
       (this.byteLevel || (json.model as BpeJson).byte_fallback === true) &&
       !LOSSY_NORMALIZERS.test(JSON.stringify(json.normalizer ?? null));
+    const model = this.model;
+    if (model.shareTables !== undefined) {
+      const shareModel = model.shareTables.bind(model);
+      this.shareTables = () => ({ kind: "hf-byte-bpe", name, file, config: this.config, special: this.special, model: shareModel() });
+    }
   }
+
+  /** Byte-level BPE models only: see `Tokenizer.shareTables`. */
+  readonly shareTables?: () => SharedHfTokenizer;
 
   protected encodeCore(text: string, out: Uint32Array, pos: number, options: EncodeOptions | undefined): number {
     text = wellFormed(text);
