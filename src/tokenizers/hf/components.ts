@@ -23,6 +23,8 @@ export interface Model {
   readonly vocabSize: number;
   /** Writes the ids of `piece`; throws RangeError("out of space") when `out` is full. */
   encodePiece(piece: string, out: Uint32Array, pos: number): number;
+  /** `encodePiece(text.slice(start, end), …)` without the slice, for models that can (byte-level BPE). */
+  encodeSpan?(text: string, start: number, end: number, out: Uint32Array, pos: number): number;
   tokenToId(token: string): number | undefined;
   idToToken(id: number): string | undefined;
   /** The unknown token's id, if the model has one. */

@@ -10,6 +10,7 @@ import { bertPreTokenizer } from "./bert.js";
 import type { PreTokenizer } from "./components.js";
 import { patternOf, type HfPattern } from "./patterns.js";
 import { compileSplitPattern, WHITE_SPACE } from "../regex.js";
+import { codePointUnits } from "../split.js";
 
 /** GPT-2's split pattern, which HF's ByteLevel pre-tokenizer applies when `use_regex` is true. */
 export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
@@ -34,9 +35,21 @@ interface PreTokenizerJson {
 /** A pre-tokenizer that also tells whether the model must work on bytes (ByteLevel present). */
 export interface BuiltPreTokenizer extends PreTokenizer {
   readonly byteLevel: boolean;
+  /**
+   * Set when the whole pre-tokenizer is one `Isolated` split by this global regex (Llama-3, Qwen,
+   * GPT-2 files): the tokenizer then walks the pieces by offset (`forEachIsolated`) instead of
+   * making a string per piece.
+   */
+  readonly isolatedSplit?: RegExp;
+  /** Set when the pre-tokenizer returns its input unchanged (ByteLevel without regex or prefix space). */
+  readonly identity?: boolean;
 }
 
-/** Splits `text` at the matches of `re` according to HF's SplitDelimiterBehavior; pushes to `out`. */
+/**
+ * Splits `text` at the matches of `re` according to HF's SplitDelimiterBehavior; pushes the
+ * non-empty pieces to `out`. An empty match is a zero-length delimiter (it splits the text there)
+ * and the search goes on one code point further, as the Oniguruma iteration `tokenizers` uses does.
+ */
 export function splitByPattern(text: string, re: RegExp, behavior: SplitBehavior, invert: boolean, out: string[]): void {
   // Collect (start, end, isMatch) spans covering the whole text.
   const spans: number[] = [];
@@ -46,16 +59,17 @@ export function splitByPattern(text: string, re: RegExp, behavior: SplitBehavior
   while ((m = re.exec(text)) !== null) {
     const s = m.index;
     const e = s + m[0].length;
-    if (e === s) {
-      re.lastIndex++;
-      continue;
-    }
     if (s > last) spans.push(last, s, 0);
     spans.push(s, e, 1);
     last = e;
+    if (e === s) {
+      if (s >= text.length) break;
+      re.lastIndex = s + codePointUnits(text, s);
+    }
   }
   if (last < text.length) spans.push(last, text.length, 0);
   if (invert) for (let i = 2; i < spans.length; i += 3) spans[i] = spans[i] === 1 ? 0 : 1;
+  const first = out.length;
   let pending = -1; // start of a piece waiting to be merged with the next one
   for (let i = 0; i < spans.length; i += 3) {
     const s = spans[i]!;
@@ -91,6 +105,10 @@ export function splitByPattern(text: string, re: RegExp, behavior: SplitBehavior
     }
   }
   if (pending >= 0) out.push(text.slice(pending));
+  // zero-length matches leave empty pieces; `tokenizers` drops empty splits
+  let w = first;
+  for (let r = first; r < out.length; r++) if (out[r] !== "") out[w++] = out[r]!;
+  out.length = w;
 }
 
 function eachPiece(fn: (piece: string, index: number, out: string[]) => void): PreTokenizer["split"] {
@@ -107,9 +125,13 @@ export function createPreTokenizer(json: PreTokenizerJson | null | undefined, fi
   switch (json.type) {
     case "Sequence": {
       const parts = (json.pretokenizers ?? []).map((p) => createPreTokenizer(p, file)).filter((p) => p !== undefined);
+      const acting = parts.filter((p) => p.identity !== true);
+      const isolatedSplit = acting.length === 1 ? acting[0]!.isolatedSplit : undefined;
       return {
         byteLevel: parts.some((p) => p.byteLevel),
         split: (pieces) => parts.reduce((acc, p) => p.split(acc), pieces),
+        ...(isolatedSplit !== undefined ? { isolatedSplit } : {}),
+        ...(acting.length === 0 ? { identity: true } : {}),
       };
     }
     case "ByteLevel": {
@@ -122,13 +144,19 @@ export function createPreTokenizer(json: PreTokenizerJson | null | undefined, fi
           if (re) splitByPattern(piece, re, "Isolated", false, out);
           else out.push(piece);
         }),
+        ...(!prefix && re !== undefined ? { isolatedSplit: re } : {}),
+        ...(!prefix && re === undefined ? { identity: true } : {}),
       };
     }
     case "Split": {
       const re = patternOf(json.pattern, file);
       const behavior = json.behavior ?? "Isolated";
       const invert = json.invert === true;
-      return { byteLevel: false, split: eachPiece((piece, _i, out) => splitByPattern(piece, re, behavior, invert, out)) };
+      return {
+        byteLevel: false,
+        split: eachPiece((piece, _i, out) => splitByPattern(piece, re, behavior, invert, out)),
+        ...(behavior === "Isolated" && !invert ? { isolatedSplit: re } : {}),
+      };
     }
     case "Metaspace": {
       const repl = json.replacement ?? "\u2581";

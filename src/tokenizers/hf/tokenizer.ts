@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { VocabFormatError } from "../../errors.js";
 import { BaseTokenizer } from "../base.js";
 import type { EncodeOptions, SpecialTokenIds } from "../types.js";
+import { forEachIsolated } from "../split.js";
 import { wellFormed } from "../utf8.js";
 import { AddedTokenMatcher, type AddedTokenJson, type Segment } from "./added-tokens.js";
 import { unicodeToByte } from "./byte-level.js";
@@ -66,6 +67,8 @@ export class HfTokenizer extends BaseTokenizer {
   private readonly addedByContent = new Map<string, number>();
   private readonly byteLevel: boolean;
   private readonly segments: Segment[] = [];
+  /** Sticky + global copies of the pre-tokenizer's one isolated split, when the model encodes spans (the fast path). */
+  private readonly spanSplit: { sticky: RegExp; global: RegExp } | undefined;
 
   /**
    * @param file where the JSON came from, named in every error.
@@ -106,6 +109,8 @@ export class HfTokenizer extends BaseTokenizer {
       (this.byteLevel || (json.model as BpeJson).byte_fallback === true) &&
       !LOSSY_NORMALIZERS.test(JSON.stringify(json.normalizer ?? null));
     const model = this.model;
+    const re = this.preTokenizer?.isolatedSplit;
+    this.spanSplit = re !== undefined && model.encodeSpan !== undefined ? { sticky: new RegExp(re.source, re.flags.replace("g", "") + "y"), global: new RegExp(re.source, re.flags) } : undefined;
     if (model.shareTables !== undefined) {
       const shareModel = model.shareTables.bind(model);
       this.shareTables = () => ({ kind: "hf-byte-bpe", name, file, config: this.config, special: this.special, model: shareModel() });
@@ -160,6 +165,15 @@ export class HfTokenizer extends BaseTokenizer {
     if (text.length === 0) return pos;
     const model = this.model;
     if (this.preTokenizer === undefined) return model.encodePiece(text, out, pos);
+    const span = this.spanSplit;
+    if (span !== undefined) {
+      const encodeSpan = model.encodeSpan!;
+      let p = pos;
+      forEachIsolated(span.sticky, span.global, text, (s, e) => {
+        p = encodeSpan(text, s, e, out, p);
+      });
+      return p;
+    }
     const pieces = this.preTokenizer.split([text]);
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i]!;
