@@ -44,15 +44,16 @@ export function codePointUnits(text: string, i: number): number {
 }
 
 /**
- * HF `Split` with behavior `Isolated` (not inverted), by offsets: every match and every gap between
- * matches is a piece (the gaps are what `forEachPiece` drops); an empty match is a split point, and
- * the search goes on one code point further, as the Oniguruma iteration `tokenizers` uses does —
- * the same pieces as `splitByPattern(text, global, "Isolated", false)`, without making them. The
- * sticky `test()` at the end of the last piece finds contiguous pieces allocation-free.
+ * HF `Split` by offsets, for the two forms byte-level files use: `Isolated` (every match and every
+ * gap between matches is a piece; `gaps` true) and `Removed` with `invert` (only the matches are;
+ * `gaps` false). An empty match is a split point and the search goes on one code point further, as
+ * the Oniguruma iteration `tokenizers` uses does: the same non-empty pieces `splitByPattern` makes,
+ * without making them. The sticky `test()` at the end of the last piece finds contiguous pieces
+ * allocation-free.
  */
-export function forEachIsolated(sticky: RegExp, global: RegExp, text: string, piece: (start: number, end: number) => void): void {
+export function forEachSplit(sticky: RegExp, global: RegExp, text: string, gaps: boolean, piece: (start: number, end: number) => void): void {
   const len = text.length;
-  let last = 0; // end of the last piece
+  let last = 0; // end of the last piece (or gap)
   let from = 0; // where the next search starts (past `last` after an empty match)
   while (from < len) {
     if (from === last) {
@@ -69,7 +70,7 @@ export function forEachIsolated(sticky: RegExp, global: RegExp, text: string, pi
     if (m === null) break;
     const start = m.index;
     const end = start + m[0].length;
-    if (start > last) piece(last, start);
+    if (gaps && start > last) piece(last, start);
     if (end > start) {
       piece(start, end);
       last = from = end;
@@ -78,5 +79,5 @@ export function forEachIsolated(sticky: RegExp, global: RegExp, text: string, pi
       from = start + codePointUnits(text, start);
     }
   }
-  if (last < len) piece(last, len);
+  if (gaps && last < len) piece(last, len);
 }

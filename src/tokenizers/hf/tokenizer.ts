@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { VocabFormatError } from "../../errors.js";
 import { BaseTokenizer } from "../base.js";
 import type { EncodeOptions, SpecialTokenIds } from "../types.js";
-import { forEachIsolated } from "../split.js";
+import { forEachSplit } from "../split.js";
 import { wellFormed } from "../utf8.js";
 import { AddedTokenMatcher, type AddedTokenJson, type Segment } from "./added-tokens.js";
 import { unicodeToByte } from "./byte-level.js";
@@ -67,8 +67,8 @@ export class HfTokenizer extends BaseTokenizer {
   private readonly addedByContent = new Map<string, number>();
   private readonly byteLevel: boolean;
   private readonly segments: Segment[] = [];
-  /** Sticky + global copies of the pre-tokenizer's one isolated split, when the model encodes spans (the fast path). */
-  private readonly spanSplit: { sticky: RegExp; global: RegExp } | undefined;
+  /** Sticky + global copies of the pre-tokenizer's one offset split, when the model encodes spans (the fast path). */
+  private readonly spanSplit: { sticky: RegExp; global: RegExp; gaps: boolean } | undefined;
 
   /**
    * @param file where the JSON came from, named in every error.
@@ -109,8 +109,11 @@ export class HfTokenizer extends BaseTokenizer {
       (this.byteLevel || (json.model as BpeJson).byte_fallback === true) &&
       !LOSSY_NORMALIZERS.test(JSON.stringify(json.normalizer ?? null));
     const model = this.model;
-    const re = this.preTokenizer?.isolatedSplit;
-    this.spanSplit = re !== undefined && model.encodeSpan !== undefined ? { sticky: new RegExp(re.source, re.flags.replace("g", "") + "y"), global: new RegExp(re.source, re.flags) } : undefined;
+    const split = this.preTokenizer?.offsetSplit;
+    this.spanSplit =
+      split !== undefined && model.encodeSpan !== undefined
+        ? { sticky: new RegExp(split.re.source, split.re.flags.replace("g", "") + "y"), global: new RegExp(split.re.source, split.re.flags), gaps: split.gaps }
+        : undefined;
     if (model.shareTables !== undefined) {
       const shareModel = model.shareTables.bind(model);
       this.shareTables = () => ({ kind: "hf-byte-bpe", name, file, config: this.config, special: this.special, model: shareModel() });
@@ -169,7 +172,7 @@ export class HfTokenizer extends BaseTokenizer {
     if (span !== undefined) {
       const encodeSpan = model.encodeSpan!;
       let p = pos;
-      forEachIsolated(span.sticky, span.global, text, (s, e) => {
+      forEachSplit(span.sticky, span.global, text, span.gaps, (s, e) => {
         p = encodeSpan(text, s, e, out, p);
       });
       return p;
