@@ -2,8 +2,8 @@
 // TensorFlow.js lives behind its own entry point, `tokpack/tfjs`, so importing tokpack never loads tfjs.
 export * from "./errors.js";
 export * from "../loaders/index.js";
-export type { Tokenizer, EncodeOptions, DecodeOptions, SpecialTokenIds } from "./tokenizers/types.js";
-export { loadTokenizer } from "./tokenizers/load.js";
+export type { Tokenizer, EncodeOptions, DecodeOptions, SpecialTokenIds, SharedTokenizer } from "./tokenizers/types.js";
+export { loadTokenizer, tokenizerFromShared } from "./tokenizers/load.js";
 export { BufferTooSmallError, encodeIntoGrowable } from "./tokenizers/grow.js";
 export { BUILTIN_NAMES } from "./tokenizers/builtins.js";
 export * from "../packers/index.js";
