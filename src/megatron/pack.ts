@@ -114,6 +114,7 @@ export async function packToDisk(options: PackToDiskOptions): Promise<PackResult
   const inputBytes = sources.reduce((s, x) => s + (x.bytes ?? 0), 0);
   const pipeline = createPipeline({
     ...rest,
+    tokenizer, // the instance: workers get its tables instead of loading their own
     ...(cp !== undefined ? { state: cp.pipeline } : {}),
     onDocument: (doc, index) => {
       if (index < docsOnDisk) return; // defensive: a resumed pipeline does not replay documents, so this stays false

@@ -92,6 +92,13 @@ describe.runIf(hasShared())("HF BPE tokenizer.json models match HF tokenizers", 
       const expected = await hfIds(c.reference(), docs, false);
       expect(mismatches(docs, (t) => ours.encode(t, { addSpecialTokens: false }), (_t, i) => expected[i]!)).toEqual([]);
     });
+    it(`${c.label} tokenToId agrees with the reference, JS prototype names included`, async () => {
+      const ours = await loadTokenizer(c.ours());
+      const ref = c.reference();
+      const names = ["hasOwnProperty", "__proto__", "constructor", "toString", "valueOf", "the", "Ġthe", "\u2581the", "<s>", "<|endoftext|>", "<|begin_of_text|>", ""];
+      expect(names.map((n) => ours.tokenToId(n) ?? null)).toEqual(names.map((n) => ref.tokenToId(n)));
+    });
+
     it(`${c.label} decode equals the reference's decode`, async () => {
       const ours = await loadTokenizer(c.ours());
       const ref = c.reference();

@@ -15,6 +15,8 @@ export interface HfReference {
   encode(text: string, pair?: null, options?: { addSpecialTokens?: boolean }): Promise<HfEncoding>;
   encodeBatch(texts: string[], options?: { addSpecialTokens?: boolean }): Promise<HfEncoding[]>;
   decode(ids: number[], skipSpecialTokens?: boolean): Promise<string>;
+  /** The id of a vocabulary string, or null. */
+  tokenToId(token: string): number | null;
 }
 
 /** HF `tokenizers` (the official Rust bindings) on a tokenizer.json file or object. */
