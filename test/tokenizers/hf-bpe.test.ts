@@ -106,6 +106,13 @@ describe.runIf(hasShared())("HF BPE tokenizer.json models match HF tokenizers", 
       for (const d of docs) {
         const ids = Array.from(ours.encode(d));
         expect(ours.decode(ids)).toBe(await ref.decode(ids, false));
+        expect(ours.decode(ids, { skipSpecialTokens: true })).toBe(await ref.decode(ids, true));
+      }
+      // arbitrary id sequences: byte tokens that split UTF-8 sequences, specials anywhere
+      let seed = 7;
+      for (let k = 0; k < 30; k++) {
+        const ids = Array.from({ length: 40 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) % ours.vocabSize);
+        expect(ours.decode(ids)).toBe(await ref.decode(ids, false));
       }
     });
   }

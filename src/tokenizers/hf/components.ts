@@ -23,6 +23,8 @@ export interface Model {
   readonly vocabSize: number;
   /** Writes the ids of `piece`; throws RangeError("out of space") when `out` is full. */
   encodePiece(piece: string, out: Uint32Array, pos: number): number;
+  /** The bytes of a vocab token (byte-level BPE), undefined for ids it has no bytes for. */
+  tokenBytes?(id: number): Uint8Array | undefined;
   /** `encodePiece(text.slice(start, end), …)` without the slice, for models that can (byte-level BPE). */
   encodeSpan?(text: string, start: number, end: number, out: Uint32Array, pos: number): number;
   tokenToId(token: string): number | undefined;

@@ -11,7 +11,7 @@ import { VocabFormatError } from "../../errors.js";
 import { BaseTokenizer } from "../base.js";
 import type { EncodeOptions, SpecialTokenIds } from "../types.js";
 import { forEachSplit } from "../split.js";
-import { wellFormed } from "../utf8.js";
+import { utf8DecodeLossy, wellFormed } from "../utf8.js";
 import { AddedTokenMatcher, type AddedTokenJson, type Segment } from "./added-tokens.js";
 import { unicodeToByte } from "./byte-level.js";
 import { byteLevelBpeModel, createBpeModel, type BpeJson, type SharedByteBpe } from "./bpe-model.js";
@@ -65,6 +65,9 @@ export class HfTokenizer extends BaseTokenizer {
   private readonly normalizedAdded: AddedTokenMatcher;
   private readonly addedById = new Map<number, string>();
   private readonly addedByContent = new Map<string, number>();
+  /** With a lone ByteLevel decoder: each added token's bytes as that decoder maps them (see `decodeBytes`). */
+  private readonly addedBytes = new Map<number, Uint8Array>();
+  private readonly byteLevelDecode: boolean;
   private readonly byteLevel: boolean;
   private readonly segments: Segment[] = [];
   /** Sticky + global copies of the pre-tokenizer's one offset split, when the model encodes spans (the fast path). */
@@ -101,6 +104,8 @@ export class HfTokenizer extends BaseTokenizer {
       maxId = Math.max(maxId, t.id);
     }
     this.specialTokens = specials;
+    this.byteLevelDecode = (json.decoder as { type?: string } | null | undefined)?.type === "ByteLevel";
+    if (this.byteLevelDecode) for (const [id, content] of this.addedById) this.addedBytes.set(id, unicodeToByte(content) ?? Buffer.from(content, "utf8"));
     this.vocabSize = maxId + 1;
     this.special = shared !== undefined ? shared.special : this.findSpecialIds(file);
     const modelType = json.model?.type;
@@ -187,6 +192,7 @@ export class HfTokenizer extends BaseTokenizer {
 
   override decode(ids: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string {
     const skip = options?.skipSpecialTokens === true;
+    if (this.byteLevelDecode) return this.decodeBytes(ids, skip);
     const tokens: string[] = [];
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
@@ -195,6 +201,39 @@ export class HfTokenizer extends BaseTokenizer {
       if (t !== undefined) tokens.push(t);
     }
     return this.decoder ? this.decoder.decodeChain(tokens).join("") : tokens.join(" ");
+  }
+
+  /**
+   * A lone `ByteLevel` decoder, by bytes: each token's bytes (an added token's as the decoder maps
+   * its string: its chars' bytes, or its UTF-8 when a char is outside the map), concatenated and
+   * decoded once, instead of a string per token mapped back char by char (~10× slower).
+   */
+  private decodeBytes(ids: ArrayLike<number>, skip: boolean): string {
+    const model = this.model;
+    const bytesOf = (id: number): Uint8Array | undefined => {
+      const added = this.addedBytes.get(id);
+      if (added !== undefined) return added;
+      const b = model.tokenBytes?.(id);
+      if (b !== undefined) return b;
+      const t = model.idToToken(id);
+      return t === undefined ? undefined : (unicodeToByte(t) ?? Buffer.from(t, "utf8"));
+    };
+    let total = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (!(skip && this.isSpecial(id))) total += bytesOf(id)?.length ?? 0;
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (skip && this.isSpecial(id)) continue;
+      const b = bytesOf(id);
+      if (b === undefined) continue;
+      out.set(b, at);
+      at += b.length;
+    }
+    return utf8DecodeLossy(out);
   }
 
   tokenBytes(id: number): Uint8Array | undefined {
