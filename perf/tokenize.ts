@@ -40,6 +40,8 @@ interface Encoder {
   run(docs: string[]): number | Promise<number>;
   /** Ids of every document, for comparing with the reference (untimed). */
   ids(docs: string[]): ArrayLike<number>[] | Promise<ArrayLike<number>[]>;
+  /** Decode each id array to a string (timed); returns the total UTF-16 length. */
+  decode(all: Uint32Array[]): number | Promise<number>;
 }
 
 /** A benchmarked library: `load` is timed as part of the cold start. */
@@ -79,6 +81,11 @@ function tokpackPeer(name: string, spec: (encoding: Encoding) => string, options
           return n;
         },
         ids: (docs) => docs.map((d) => buf.slice(0, encodeOne(d))),
+        decode(all) {
+          let n = 0;
+          for (const ids of all) n += tok.decode(ids).length;
+          return n;
+        },
       };
     },
   };
@@ -106,6 +113,12 @@ const tiktoken: Peer = {
         return n;
       },
       ids: (docs) => docs.map((d) => enc.encode_ordinary(d)),
+      decode(all) {
+        const utf8 = new TextDecoder();
+        let n = 0;
+        for (const ids of all) n += utf8.decode(enc.decode(ids)).length; // it returns bytes
+        return n;
+      },
     };
   },
 };
@@ -126,6 +139,11 @@ const gptTokenizer: Peer = {
         return n;
       },
       ids: (docs) => docs.map((d) => mod.encode(d, opts)),
+      decode(all) {
+        let n = 0;
+        for (const ids of all) n += mod.decode(ids).length;
+        return n;
+      },
     };
   },
 };
@@ -147,6 +165,11 @@ const jsTiktoken: Peer = {
         return n;
       },
       ids: (docs) => docs.map((d) => enc.encode(d, [], [])),
+      decode(all) {
+        let n = 0;
+        for (const ids of all) n += enc.decode(Array.from(ids)).length;
+        return n;
+      },
     };
   },
 };
@@ -156,6 +179,7 @@ interface HfEncoding {
 }
 interface HfTokenizer {
   encodeBatch(texts: string[], options?: { addSpecialTokens?: boolean }): Promise<HfEncoding[]>;
+  decode(ids: number[], skipSpecialTokens: boolean): Promise<string>;
 }
 
 /**
@@ -182,6 +206,11 @@ const hfTokenizers: Peer = {
         return n;
       },
       ids: all,
+      async decode(list) {
+        let n = 0;
+        for (const ids of list) n += (await tok.decode(Array.from(ids), false)).length;
+        return n;
+      },
     };
   },
 };
@@ -289,6 +318,25 @@ async function benchEncoding(encoding: Encoding, corpora: Corpus[], peers: reado
     }
   }
   printWarm(encoding, corpora, peers, warm, reps);
+
+  // (2b) Decode: each peer turns the reference's ids back into strings; the total length must match.
+  const decodeRows: string[][] = peers.map((p) => [p.name]);
+  for (const corpus of corpora) {
+    const ids = (await reference.ids(corpus.docs)).map((x) => Uint32Array.from(x));
+    const tokens = ids.reduce((n, x) => n + x.length, 0);
+    const chars = corpus.docs.reduce((n, d) => n + d.toWellFormed().length, 0);
+    for (const [i, peer] of peers.entries()) {
+      const enc = encoders.get(peer.name)!;
+      let length = 0;
+      gc();
+      const rates: number[] = [];
+      for (let r = 0; r < reps; r++) rates.push(tokens / 1e6 / (await timed(async () => (length = await enc.decode(ids)))));
+      decodeRows[i]!.push(`${Math.max(...rates).toFixed(2)}${length === chars ? "" : ` (length ${length} ≠ ${chars})`}`);
+    }
+  }
+  console.log(`
+decode M tokens/s, ${encoding} (best of ${reps}; the ids of tiktoken's encode_ordinary, back to strings):`);
+  printTable(["peer", ...corpora.map((c) => c.name)], decodeRows);
 
   // (3) Steady: does throughput hold and memory stay flat over a long run?
   const steadyRows: string[][] = [];

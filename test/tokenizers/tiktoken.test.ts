@@ -37,6 +37,24 @@ describe.runIf(hasShared())("tiktoken encodings match the tiktoken package", () 
     });
   }
 
+  it("decode of arbitrary id sequences (split UTF-8, specials anywhere) equals tiktoken's, lossy as TextDecoder", async () => {
+    for (const name of ["cl100k_base", "o200k_base"] as TiktokenEncoding[]) {
+      const ours = await loadTokenizer(name);
+      const ref = get_encoding(name);
+      try {
+        const specials = [...ours.specialTokens.values()];
+        let seed = 11;
+        const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+        for (let k = 0; k < 200; k++) {
+          const ids = Uint32Array.from({ length: 1 + (next() % 60) }, () => (next() % 10 === 0 ? specials[next() % specials.length]! : next() % 100_000));
+          expect(ours.decode(ids)).toBe(new TextDecoder().decode(ref.decode(ids)));
+        }
+      } finally {
+        ref.free();
+      }
+    }
+  });
+
   it("decode round-trips every document", async () => {
     const ours = await loadTokenizer("o200k_base");
     for (const docs of Object.values(sets)) {

@@ -143,7 +143,8 @@ export function byteLevelBpeModel(t: ByteLevelTables): Model {
       return found < 0 ? undefined : found;
     },
     idToToken: (id) => (vocab.has(id) ? byteToUnicode(vocab.bytes(id)) : otherById.get(id)),
-    tokenBytes: (id) => (vocab.has(id) ? vocab.bytes(id) : undefined),
+    tokenByteLength: (id) => (vocab.has(id) ? vocab.byteLength(id) : -1),
+    copyTokenBytes: (id, out, at) => vocab.copyBytes(id, out, at),
     shareTables() {
       if (shared === undefined) {
         shared = { vocab: vocab.sharedData(), pairs: pairs.sharedData(), vocabSize: t.vocabSize, unkId: t.unkId, ignoreMerges: t.ignoreMerges, other: t.other };

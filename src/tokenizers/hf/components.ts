@@ -23,8 +23,12 @@ export interface Model {
   readonly vocabSize: number;
   /** Writes the ids of `piece`; throws RangeError("out of space") when `out` is full. */
   encodePiece(piece: string, out: Uint32Array, pos: number): number;
-  /** The bytes of a vocab token (byte-level BPE), undefined for ids it has no bytes for. */
-  tokenBytes?(id: number): Uint8Array | undefined;
+  /**
+   * Byte-level BPE: the length of a vocab token's bytes, -1 for ids it has no bytes for; and
+   * `copyTokenBytes` writes them to `out` at `at`, returning the end (decoding with no view per token).
+   */
+  tokenByteLength?(id: number): number;
+  copyTokenBytes?(id: number, out: Uint8Array, at: number): number;
   /** `encodePiece(text.slice(start, end), …)` without the slice, for models that can (byte-level BPE). */
   encodeSpan?(text: string, start: number, end: number, out: Uint32Array, pos: number): number;
   tokenToId(token: string): number | undefined;

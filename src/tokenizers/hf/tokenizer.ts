@@ -210,25 +210,32 @@ export class HfTokenizer extends BaseTokenizer {
    */
   private decodeBytes(ids: ArrayLike<number>, skip: boolean): string {
     const model = this.model;
-    const bytesOf = (id: number): Uint8Array | undefined => {
+    const lengthOf = model.tokenByteLength;
+    const copy = model.copyTokenBytes;
+    // an added token, or a model token the vocabulary has no bytes for, goes through its string
+    const otherBytes = (id: number): Uint8Array | undefined => {
       const added = this.addedBytes.get(id);
       if (added !== undefined) return added;
-      const b = model.tokenBytes?.(id);
-      if (b !== undefined) return b;
       const t = model.idToToken(id);
       return t === undefined ? undefined : (unicodeToByte(t) ?? Buffer.from(t, "utf8"));
     };
     let total = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (!(skip && this.isSpecial(id))) total += bytesOf(id)?.length ?? 0;
+      if (skip && this.isSpecial(id)) continue;
+      const n = this.addedBytes.has(id) || lengthOf === undefined ? -1 : lengthOf(id);
+      total += n >= 0 ? n : (otherBytes(id)?.length ?? 0);
     }
     const out = new Uint8Array(total);
     let at = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (skip && this.isSpecial(id)) continue;
-      const b = bytesOf(id);
+      if (!this.addedBytes.has(id) && lengthOf !== undefined && copy !== undefined && lengthOf(id) >= 0) {
+        at = copy(id, out, at);
+        continue;
+      }
+      const b = otherBytes(id);
       if (b === undefined) continue;
       out.set(b, at);
       at += b.length;
