@@ -60,26 +60,36 @@ export abstract class BaseTokenizer implements Tokenizer {
     }
   }
 
+  /** The ids' bytes (`decodedLength` / `copyDecoded` per id), concatenated and decoded once, lossily. */
   decode(ids: ArrayLike<number>, options?: DecodeOptions): string {
     const skip = options?.skipSpecialTokens === true;
     let total = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (skip && this.isSpecial(id)) continue;
-      total += this.tokenBytes(id)?.length ?? 0;
+      total += this.decodedLength(id);
     }
     const bytes = new Uint8Array(total);
     let at = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (skip && this.isSpecial(id)) continue;
-      const b = this.tokenBytes(id);
-      if (b) {
-        bytes.set(b, at);
-        at += b.length;
-      }
+      at = this.copyDecoded(id, bytes, at);
     }
     return utf8DecodeLossy(bytes);
+  }
+
+  /** Bytes `decode` writes for `id` (0 for an unknown id). Families with their bytes in one arena override both hooks. */
+  protected decodedLength(id: number): number {
+    return this.tokenBytes(id)?.length ?? 0;
+  }
+
+  /** Writes `id`'s bytes for `decode` to `out` at `at`; returns the end. */
+  protected copyDecoded(id: number, out: Uint8Array, at: number): number {
+    const b = this.tokenBytes(id);
+    if (b === undefined) return at;
+    out.set(b, at);
+    return at + b.length;
   }
 
   private specialIds: Set<number> | undefined;

@@ -96,12 +96,6 @@ export function createBpeModel(json: BpeJson, byteLevel: boolean, file: string):
   }
   const pairs = pairsFromMerges(json, ids, file);
   const unkId = json.unk_token == null ? undefined : ids.get(json.unk_token);
-  const base = {
-    vocabSize: idToToken.length,
-    unkId,
-    tokenToId: (t: string) => ids.get(t),
-    idToToken: (id: number) => idToToken[id],
-  };
   if (byteLevel) {
     const other = new Map<string, number>();
     const tokens: Array<Uint8Array | undefined> = [];
@@ -113,7 +107,13 @@ export function createBpeModel(json: BpeJson, byteLevel: boolean, file: string):
     }
     return byteLevelBpeModel({ vocab: new ByteVocab(tokens), pairs, vocabSize: idToToken.length, unkId, ignoreMerges: json.ignore_merges === true, other });
   }
-  return { ...base, encodePiece: charLevelEncoder(json, ids, pairs, unkId, file) };
+  return {
+    vocabSize: idToToken.length,
+    unkId,
+    tokenToId: (t: string) => ids.get(t),
+    idToToken: (id: number) => idToToken[id],
+    encodePiece: charLevelEncoder(json, ids, pairs, unkId, file),
+  };
 }
 
 type ByteLevelTables = Omit<SharedByteBpe, "vocab" | "pairs"> & { vocab: ByteVocab | ByteVocabData; pairs: PairTable | PairTableData };

@@ -11,7 +11,7 @@ import { VocabFormatError } from "../../errors.js";
 import { BaseTokenizer } from "../base.js";
 import type { EncodeOptions, SpecialTokenIds } from "../types.js";
 import { forEachSplit } from "../split.js";
-import { utf8DecodeLossy, wellFormed } from "../utf8.js";
+import { wellFormed } from "../utf8.js";
 import { AddedTokenMatcher, type AddedTokenJson, type Segment } from "./added-tokens.js";
 import { unicodeToByte } from "./byte-level.js";
 import { byteLevelBpeModel, createBpeModel, type BpeJson, type SharedByteBpe } from "./bpe-model.js";
@@ -54,9 +54,6 @@ export class HfTokenizer extends BaseTokenizer {
   readonly specialTokens: ReadonlyMap<string, number>;
   readonly lossless: boolean;
   private readonly model: Model;
-  private readonly file: string;
-  /** The JSON less the model's vocab and merges (what a shared copy rebuilds from). */
-  private readonly config: TokenizerJson;
   private readonly normalizer: Normalizer | undefined;
   private readonly preTokenizer: BuiltPreTokenizer | undefined;
   private readonly decoder: Decoder | undefined;
@@ -65,7 +62,7 @@ export class HfTokenizer extends BaseTokenizer {
   private readonly normalizedAdded: AddedTokenMatcher;
   private readonly addedById = new Map<number, string>();
   private readonly addedByContent = new Map<string, number>();
-  /** With a lone ByteLevel decoder: each added token's bytes as that decoder maps them (see `decodeBytes`). */
+  /** With a lone ByteLevel decoder: each added token's bytes as that decoder maps them (see `decodedLength`). */
   private readonly addedBytes = new Map<number, Uint8Array>();
   private readonly byteLevelDecode: boolean;
   private readonly byteLevel: boolean;
@@ -80,12 +77,10 @@ export class HfTokenizer extends BaseTokenizer {
   constructor(name: string, raw: unknown, file: string, shared?: Omit<SharedHfTokenizer, "kind" | "name" | "file" | "config">) {
     super();
     this.name = name;
-    this.file = file;
     if (typeof raw !== "object" || raw === null || !("model" in raw)) {
       throw new VocabFormatError('not a HuggingFace tokenizer.json (no "model" field)', { file });
     }
     const json = raw as TokenizerJson;
-    this.config = { ...json, model: { ...json.model, vocab: {}, merges: [] } as TokenizerJson["model"] };
     this.normalizer = createNormalizer(json.normalizer, file);
     this.preTokenizer = createPreTokenizer(json.pre_tokenizer, file);
     this.byteLevel = this.preTokenizer?.byteLevel === true || (json.decoder as { type?: string } | null)?.type === "ByteLevel";
@@ -121,7 +116,9 @@ export class HfTokenizer extends BaseTokenizer {
         : undefined;
     if (model.shareTables !== undefined) {
       const shareModel = model.shareTables.bind(model);
-      this.shareTables = () => ({ kind: "hf-byte-bpe", name, file, config: this.config, special: this.special, model: shareModel() });
+      // what a shared copy rebuilds from: the JSON less the model's vocab and merges
+      const config: TokenizerJson = { ...json, model: { ...json.model, vocab: {}, merges: [] } as TokenizerJson["model"] };
+      this.shareTables = () => ({ kind: "hf-byte-bpe", name, file, config, special: this.special, model: shareModel() });
     }
   }
 
@@ -192,7 +189,7 @@ export class HfTokenizer extends BaseTokenizer {
 
   override decode(ids: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string {
     const skip = options?.skipSpecialTokens === true;
-    if (this.byteLevelDecode) return this.decodeBytes(ids, skip);
+    if (this.byteLevelDecode) return super.decode(ids, options);
     const tokens: string[] = [];
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
@@ -203,44 +200,33 @@ export class HfTokenizer extends BaseTokenizer {
     return this.decoder ? this.decoder.decodeChain(tokens).join("") : tokens.join(" ");
   }
 
-  /**
-   * A lone `ByteLevel` decoder, by bytes: each token's bytes (an added token's as the decoder maps
-   * its string: its chars' bytes, or its UTF-8 when a char is outside the map), concatenated and
-   * decoded once, instead of a string per token mapped back char by char (Llama-3: ~7× slower).
-   */
-  private decodeBytes(ids: ArrayLike<number>, skip: boolean): string {
-    const model = this.model;
-    const lengthOf = model.tokenByteLength;
-    const copy = model.copyTokenBytes;
-    // an added token, or a model token the vocabulary has no bytes for, goes through its string
-    const otherBytes = (id: number): Uint8Array | undefined => {
-      const added = this.addedBytes.get(id);
-      if (added !== undefined) return added;
-      const t = model.idToToken(id);
-      return t === undefined ? undefined : (unicodeToByte(t) ?? Buffer.from(t, "utf8"));
-    };
-    let total = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      if (skip && this.isSpecial(id)) continue;
-      const n = this.addedBytes.has(id) || lengthOf === undefined ? -1 : lengthOf(id);
-      total += n >= 0 ? n : (otherBytes(id)?.length ?? 0);
-    }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      if (skip && this.isSpecial(id)) continue;
-      if (!this.addedBytes.has(id) && lengthOf !== undefined && copy !== undefined && lengthOf(id) >= 0) {
-        at = copy(id, out, at);
-        continue;
-      }
-      const b = otherBytes(id);
-      if (b === undefined) continue;
-      out.set(b, at);
-      at += b.length;
-    }
-    return utf8DecodeLossy(out);
+  // A lone `ByteLevel` decoder runs as `BaseTokenizer.decode`, by bytes: a vocab token's bytes are
+  // copied out of the model's arena; an added token's are what the decoder maps its string to (its
+  // chars' bytes, or its UTF-8 when a char is outside the map), as for a model token with no bytes.
+  // Decoding a string per token and mapping it back char by char was ~7× slower (Llama-3).
+  protected override decodedLength(id: number): number {
+    const n = this.addedBytes.has(id) ? -1 : (this.model.tokenByteLength?.(id) ?? -1);
+    return n >= 0 ? n : ((this.addedBytes.get(id) ?? this.byteLevelStringBytes(id))?.length ?? 0);
+  }
+
+  protected override copyDecoded(id: number, out: Uint8Array, at: number): number {
+    if (this.inModelArena(id)) return this.model.copyTokenBytes!(id, out, at);
+    const b = this.addedBytes.get(id) ?? this.byteLevelStringBytes(id);
+    if (b === undefined) return at;
+    out.set(b, at);
+    return at + b.length;
+  }
+
+  /** A model token (not an added one) whose bytes the model's arena holds. */
+  private inModelArena(id: number): boolean {
+    const m = this.model;
+    return m.copyTokenBytes !== undefined && !this.addedBytes.has(id) && (m.tokenByteLength?.(id) ?? -1) >= 0;
+  }
+
+  /** What the ByteLevel decoder makes of a model token's string (undefined for an unknown id). */
+  private byteLevelStringBytes(id: number): Uint8Array | undefined {
+    const t = this.model.idToToken(id);
+    return t === undefined ? undefined : (unicodeToByte(t) ?? Buffer.from(t, "utf8"));
   }
 
   tokenBytes(id: number): Uint8Array | undefined {

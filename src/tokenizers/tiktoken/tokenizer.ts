@@ -10,9 +10,9 @@ import { ByteVocab, type ByteVocabData } from "../bpe/byte-vocab.js";
 import { PairTable, type PairTableData } from "../bpe/pair-table.js";
 import { OutOfSpace } from "../hf/components.js";
 import { compileSplitPattern } from "../regex.js";
-import { utf8DecodeLossy, wellFormed } from "../utf8.js";
+import { wellFormed } from "../utf8.js";
 import { VocabFormatError } from "../../errors.js";
-import type { DecodeOptions, EncodeOptions, SpecialTokenIds } from "../types.js";
+import type { EncodeOptions, SpecialTokenIds } from "../types.js";
 import { forEachPiece } from "../split.js";
 
 export interface TiktokenDefinition {
@@ -144,31 +144,14 @@ export class TiktokenTokenizer extends BaseTokenizer {
     return p;
   }
 
-  /** `BaseTokenizer.decode` by copying bytes out of the vocabulary, with no view per token. */
-  override decode(ids: ArrayLike<number>, options?: DecodeOptions): string {
-    const skip = options?.skipSpecialTokens === true;
-    const vocab = this.vocab;
-    let total = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      if (skip && this.isSpecial(id)) continue;
-      total += vocab.has(id) ? vocab.byteLength(id) : (this.specialBytes.get(id)?.length ?? 0);
-    }
-    const bytes = new Uint8Array(total);
-    let at = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      if (skip && this.isSpecial(id)) continue;
-      if (vocab.has(id)) at = vocab.copyBytes(id, bytes, at);
-      else {
-        const b = this.specialBytes.get(id);
-        if (b !== undefined) {
-          bytes.set(b, at);
-          at += b.length;
-        }
-      }
-    }
-    return utf8DecodeLossy(bytes);
+  // decode copies bytes out of the vocabulary arena with no view per token (a `subarray` per token
+  // made decoding ~4× slower than tiktoken's)
+  protected override decodedLength(id: number): number {
+    return this.vocab.has(id) ? this.vocab.byteLength(id) : (this.specialBytes.get(id)?.length ?? 0);
+  }
+
+  protected override copyDecoded(id: number, out: Uint8Array, at: number): number {
+    return this.vocab.has(id) ? this.vocab.copyBytes(id, out, at) : super.copyDecoded(id, out, at);
   }
 
   tokenBytes(id: number): Uint8Array | undefined {
