@@ -1,5 +1,5 @@
 /**
- * Loader throughput benchmark (`npm run bench:loaders [-- --rows N] [-- --keep DIR]`).
+ * Loader throughput benchmark (`npm run bench:loaders [-- --rows N --repeat N --keep DIR]`).
  *
  * Writes the inputs with duckdb: N rows (default 200k) of 200–3000-character text windows (cut from
  * ../shared/data/text/en.jsonl when present, else hex noise), as parquet with snappy / zstd / gzip /
@@ -13,7 +13,9 @@
  *       "in-engine": `SELECT sum(length(text))`, which decodes the pages but never materialises a
  *       string outside duckdb's C++ (an upper bound no JS reader can reach; shown for scale);
  * and one line per file reports documents/s, text MB/s (characters, every side counted the same way),
- * the ratios, and the child's peak RSS. Targets (issue 4): ≥ 80% of duckdb's MB/s, and peak RSS
+ * the ratios, and the child's peak RSS. Each reader runs `--repeat` times (default 3), interleaved
+ * with the others, and its fastest run is reported (single runs on this VM move by ±30%); the peak
+ * RSS is the largest of tokpack's runs. Targets (issue 4): ≥ 80% of duckdb's MB/s, and peak RSS
  * ≤ 256 MB for 10k-row-group parquet and for jsonl. Speed is never asserted in tests.
  */
 import { execFileSync } from "node:child_process";
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
   if (only) return child(only);
   const rows = Number(arg("rows") ?? 200_000);
   const keep = arg("keep");
+  const repeat = Number(arg("repeat") ?? 3);
   const dir = keep ?? mkdtempSync(join(tmpdir(), "tokpack-bench-loaders-"));
   mkdirSync(dir, { recursive: true });
   // imported here, not at the top: the child processes that measure RSS must not load duckdb
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
        FROM range(${rows}) r(i) JOIN chunks ON chunks.k = CAST(hash(i) % ${nChunks} AS BIGINT)
        ORDER BY i`
     : `SELECT substr(repeat(md5(i::VARCHAR) || md5((i * 7)::VARCHAR) || ' ', 100), 1, 200 + CAST(hash(i) % 2801 AS BIGINT)) AS text FROM range(${rows}) r(i)`;
-  console.log(`tokpack loader benchmark: ${rows} rows, text from ${real ? "en.jsonl windows" : "hex noise"}, duckdb threads=${String(threads)}, node ${process.version}`);
+  console.log(`tokpack loader benchmark: ${rows} rows, text from ${real ? "en.jsonl windows" : "hex noise"}, duckdb threads=${String(threads)}, node ${process.version}; best of ${repeat} per reader (peak RSS: the largest)`);
   await db.run(`CREATE TABLE docs AS ${source}`);
   const files: string[] = [];
   for (const codec of ["snappy", "zstd", "gzip", "uncompressed"]) {
@@ -117,21 +120,31 @@ async function main(): Promise<void> {
   console.log("file                              size MB   docs/s   tokpack MB/s   duckdb→JS MB/s   ratio   in-engine MB/s   ratio   peak RSS MB");
   for (const f of files) {
     const reader = f.endsWith(".parquet") ? "read_parquet" : "read_json";
-    const d0 = performance.now();
-    const ref = (await db.runAndReadAll(`SELECT count(*) AS n, sum(length(text)) AS c FROM ${reader}(${q(f)})`)).getRowObjectsJS()[0]!;
-    const dSecs = (performance.now() - d0) / 1000;
-    const j0 = performance.now();
-    const toJs = await duckdbToJs(db, `SELECT text FROM ${reader}(${q(f)})`);
-    const jSecs = (performance.now() - j0) / 1000;
-    if (toJs.docs !== Number(ref["n"]) || toJs.chars !== Number(ref["c"])) throw new Error(`${f}: duckdb's two reads disagree`);
-    const out = execFileSync(process.execPath, [self, "--child", f], { encoding: "utf8", maxBuffer: 1 << 20 });
-    const r = JSON.parse(out.trim().split("\n").pop()!) as ChildResult;
-    if (r.docs !== Number(ref["n"]) || r.chars !== Number(ref["c"])) {
-      throw new Error(`${f}: tokpack read ${r.docs} docs / ${r.chars} chars, duckdb ${String(ref["n"])} / ${String(ref["c"])}`);
+    // best of `repeat` for each reader, the readers interleaved: this VM moves single runs by ±30%
+    let dSecs = Infinity;
+    let jSecs = Infinity;
+    let best: ChildResult | undefined;
+    let ref: Record<string, unknown> = {};
+    for (let i = 0; i < repeat; i++) {
+      const d0 = performance.now();
+      ref = (await db.runAndReadAll(`SELECT count(*) AS n, sum(length(text)) AS c FROM ${reader}(${q(f)})`)).getRowObjectsJS()[0]!;
+      dSecs = Math.min(dSecs, (performance.now() - d0) / 1000);
+      const j0 = performance.now();
+      const toJs = await duckdbToJs(db, `SELECT text FROM ${reader}(${q(f)})`);
+      jSecs = Math.min(jSecs, (performance.now() - j0) / 1000);
+      if (toJs.docs !== Number(ref["n"]) || toJs.chars !== Number(ref["c"])) throw new Error(`${f}: duckdb's two reads disagree`);
+      const out = execFileSync(process.execPath, [self, "--child", f], { encoding: "utf8", maxBuffer: 1 << 20 });
+      const r = JSON.parse(out.trim().split("\n").pop()!) as ChildResult;
+      if (r.docs !== Number(ref["n"]) || r.chars !== Number(ref["c"])) {
+        throw new Error(`${f}: tokpack read ${r.docs} docs / ${r.chars} chars, duckdb ${String(ref["n"])} / ${String(ref["c"])}`);
+      }
+      if (best === undefined || r.secs < best.secs) best = { ...r, maxRssMB: Math.max(r.maxRssMB, best?.maxRssMB ?? 0) };
+      else best.maxRssMB = Math.max(best.maxRssMB, r.maxRssMB);
     }
+    const r = best!;
     const ours = r.chars / 1e6 / r.secs;
     const engine = Number(ref["c"]) / 1e6 / dSecs;
-    const js = toJs.chars / 1e6 / jSecs;
+    const js = r.chars / 1e6 / jSecs;
     const name = f.slice(dir.length + 1).padEnd(32);
     console.log(
       `${name}  ${(statSync(f).size / 1e6).toFixed(1).padStart(7)}  ${Math.round(r.docs / r.secs).toString().padStart(7)}  ${ours.toFixed(1).padStart(13)}  ${js.toFixed(1).padStart(15)}  ${(ours / js).toFixed(2).padStart(6)}  ${engine.toFixed(1).padStart(15)}  ${(ours / engine).toFixed(2).padStart(6)}  ${r.maxRssMB.toFixed(0).padStart(12)}`,

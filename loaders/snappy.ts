@@ -1,0 +1,141 @@
+/**
+ * Snappy pages decompressed by hysnappy's WebAssembly decoder (the one hyparquet-compressors uses),
+ * without the fresh copy of every page that its API returns.
+ *
+ * hysnappy's `snappyUncompress` returns each page as a new `slice` of its WebAssembly memory. For
+ * multi-megabyte pages that new buffer dominated: on this VM first-touching fresh memory runs at
+ * ~250 MB/s (a page fault per 4 KiB), so the copy out cost more than the decompression. Measured on
+ * 16 and 76 MB text pages: hysnappy's call ~190 MB/s; the same WebAssembly code called here with the
+ * output copied into a reused buffer ~740–770 MB/s.
+ *
+ * This module instantiates the WebAssembly module that the hysnappy package ships (base64 inside its
+ * `js/uncompress.js`) and calls its exported `uncompress` itself. {@link SnappyPages} goes one step
+ * further and leaves the pages in the instance's own memory, one instance per parquet source, so a
+ * row group's pages land in memory that earlier row groups already touched and are never copied.
+ * When the module cannot be found in the installed hysnappy (another layout), {@link snappyPages}
+ * returns undefined and callers use hysnappy's API.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+/** The parts of the WebAssembly global used here (this project's Node types do not declare it). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: Record<string, unknown> };
+  Memory: abstract new (...args: never[]) => WasmMemory;
+};
+
+/** The exports of hysnappy's decoder module (`uncompress` returns 0 or a negative error code). */
+interface SnappyExports {
+  memory: WasmMemory;
+  uncompress(inputStart: number, inputLength: number, outputStart: number): number;
+}
+
+/** Where hysnappy's own wrapper puts its input: below it are the decoder's stack and data. */
+const HEAP_START = 68000;
+
+const WASM_PAGE = 65536;
+
+/** 32-bit WebAssembly memory tops out at 4 GiB; stay below it. */
+const MAX_MEMORY = 2 ** 32 - 16 * WASM_PAGE;
+
+/** hysnappy's error codes. */
+const ERRORS: Record<number, string> = { [-1]: "invalid snappy length header", [-2]: "missing eof marker", [-3]: "premature end of input" };
+
+let compiled: object | null | undefined;
+
+/** hysnappy's decoder module, compiled once per thread; null when it cannot be found. */
+function decoderModule(): object | null {
+  if (compiled === undefined) {
+    try {
+      const file = createRequire(import.meta.url).resolve("hysnappy/js/uncompress.js");
+      const b64 = /const wasm64 = '([A-Za-z0-9+/=]+)'/.exec(readFileSync(file, "utf8"))?.[1];
+      compiled = b64 === undefined ? null : new WebAssembly.Module(Buffer.from(b64, "base64"));
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+function instantiate(): SnappyExports | undefined {
+  const mod = decoderModule();
+  if (mod === null) return undefined;
+  const exp = new WebAssembly.Instance(mod).exports as Partial<SnappyExports>;
+  return exp.memory !== undefined && typeof exp.memory.grow === "function" && typeof exp.uncompress === "function" ? (exp as SnappyExports) : undefined;
+}
+
+/** The uncompressed length a snappy stream declares (its leading varint), or -1 when malformed. */
+export function snappyLength(input: Uint8Array): number {
+  let n = 0;
+  for (let i = 0, shift = 1; i < 5 && i < input.length; i++, shift *= 128) {
+    const b = input[i]!;
+    n += (b & 0x7f) * shift;
+    if (b < 0x80) return n;
+  }
+  return -1;
+}
+
+/**
+ * Decompressed snappy pages kept in one decoder instance's memory: a bump allocator that
+ * {@link SnappyPages.reset} empties. Views it returns stay valid until the next `reset` — the same
+ * contract as `PageArena`, so one instance serves one parquet source.
+ */
+export class SnappyPages {
+  private used = HEAP_START;
+
+  constructor(private readonly wasm: SnappyExports) {}
+
+  /**
+   * Forget every page handed out, and make room for `bytes` of pages and input at once: growing the
+   * memory later would detach the views already handed out, so a page that does not fit after this
+   * is decompressed into fresh memory instead.
+   */
+  reset(bytes: number): void {
+    this.used = HEAP_START;
+    const need = Math.min(MAX_MEMORY, HEAP_START + bytes);
+    const have = this.wasm.memory.buffer.byteLength;
+    if (have < need) this.wasm.memory.grow(Math.ceil((need - have) / WASM_PAGE));
+  }
+
+  /** `input` decompressed; its declared length must be `outputLength`. */
+  decompress(input: Uint8Array, outputLength: number): Uint8Array {
+    // the decoder writes as many bytes as the stream declares: check that first, so a corrupt page
+    // is an error here and never a write past the output region
+    const declared = snappyLength(input);
+    if (declared !== outputLength) throw new Error(declared < 0 ? "invalid snappy length header" : `snappy page declares ${declared} bytes, expected ${outputLength}: corrupt data`);
+    const out = this.used;
+    const inAt = out + outputLength;
+    const end = inAt + input.byteLength;
+    const memory = this.wasm.memory.buffer;
+    const fits = end <= memory.byteLength;
+    // a page that does not fit is decoded at the heap start and copied out (the views handed out
+    // below `used` would be overwritten, so only when nothing is handed out yet, else fresh memory)
+    if (!fits && this.used !== HEAP_START) return this.copyOut(input, outputLength);
+    if (!fits) this.reset(outputLength + input.byteLength);
+    const mem = new Uint8Array(this.wasm.memory.buffer);
+    mem.set(input, inAt);
+    const rc = this.wasm.uncompress(inAt, input.byteLength, out);
+    if (rc !== 0) throw new Error(ERRORS[rc] ?? `snappy decoder failed (code ${rc})`);
+    this.used = inAt;
+    return mem.subarray(out, inAt);
+  }
+
+  /** Decode with a second instance and copy the page into fresh memory. */
+  private copyOut(input: Uint8Array, outputLength: number): Uint8Array {
+    const spare = snappyPages();
+    if (spare === undefined) throw new Error("snappy decoder unavailable");
+    spare.reset(outputLength + input.byteLength);
+    return spare.decompress(input, outputLength).slice();
+  }
+}
+
+/** A new page store with its own decoder instance, or undefined when hysnappy's module is not found. */
+export function snappyPages(): SnappyPages | undefined {
+  const w = instantiate();
+  return w === undefined ? undefined : new SnappyPages(w);
+}
