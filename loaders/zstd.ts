@@ -8,6 +8,8 @@
  * decoder never finds its input empty mid-stream, and (b) treats a long run of steps that produce
  * nothing as corrupt data (the C decoder stops advancing after an error).
  */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { ZSTDDecoder } from "zstddec/stream";
 
 let decoder: Promise<ZSTDDecoder> | undefined;
@@ -89,11 +91,81 @@ export async function* zstdStream(input: AsyncIterable<Uint8Array>): AsyncGenera
   }
 }
 
+/** The parts of the WebAssembly global used here (this project's Node types do not declare it). */
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+};
+
+/** The exports of zstddec's module used for whole pages (`ZSTD_decompress` is zstd's one-shot call). */
+interface OneShotExports {
+  memory: { readonly buffer: ArrayBuffer };
+  malloc(bytes: number): number;
+  free(ptr: number): void;
+  ZSTD_decompress(dst: number, dstCapacity: number, src: number, srcSize: number): number;
+}
+
 /**
- * One zstd frame into `out` (exactly its size), decoded in ≤ 128 KiB steps so no page-sized
- * temporary is allocated; throws on corrupt data or a size mismatch.
+ * A second instance of the WebAssembly module zstddec ships (base64 in its stream build), for whole
+ * parquet pages: one `ZSTD_decompress` call into a scratch region of its memory, then one copy into
+ * the caller's buffer. zstddec's API offers either that call with a fresh page-sized copy out (a page
+ * fault per 4 KiB of new memory, slow on this VM) or the streaming decoder in 128 KiB steps, each a
+ * fresh copy (~15% of a zstd parquet read went to those steps and their garbage). Undefined when the
+ * module cannot be found in the installed zstddec.
+ */
+const oneShot: OneShotExports | undefined = (() => {
+  try {
+    const file = fileURLToPath(import.meta.resolve("zstddec/stream"));
+    const b64 = /const wasm = "([A-Za-z0-9+/=]+)"/.exec(readFileSync(file, "utf8"))?.[1];
+    if (b64 === undefined) return undefined;
+    const exp = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(b64, "base64")), { env: { emscripten_notify_memory_growth: () => undefined } }).exports as Partial<OneShotExports>;
+    return typeof exp.ZSTD_decompress === "function" && typeof exp.malloc === "function" && typeof exp.free === "function" && exp.memory !== undefined ? (exp as OneShotExports) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * Largest page decoded in one shot. A larger page would need a scratch region of its size on top of
+ * the caller's buffer (both touched for the first time on a file with few, huge row groups, such as
+ * duckdb's 122,880-row default: measured slower there than the 128 KiB steps).
+ */
+const ONE_SHOT_MAX = 32 << 20;
+
+/** The one-shot instance's scratch region (input after output), grown on demand. */
+let scratch = { ptr: 0, bytes: 0 };
+
+function decompressOneShot(wasm: OneShotExports, input: Uint8Array, out: Uint8Array): Uint8Array {
+  const need = out.byteLength + input.byteLength;
+  if (scratch.bytes < need) {
+    if (scratch.ptr !== 0) wasm.free(scratch.ptr);
+    const bytes = Math.max(need, 1 << 20);
+    const ptr = wasm.malloc(bytes);
+    scratch = ptr === 0 ? { ptr: 0, bytes: 0 } : { ptr, bytes };
+    if (ptr === 0) throw new Error(`zstd decoder: cannot allocate ${bytes} bytes`);
+  }
+  const dst = scratch.ptr;
+  const src = dst + out.byteLength;
+  new Uint8Array(wasm.memory.buffer).set(input, src);
+  const n = wasm.ZSTD_decompress(dst, out.byteLength, src, input.byteLength);
+  // zstd's error codes come back as small negative numbers; a short page is corrupt too
+  if (n !== out.byteLength) throw new Error(n < 0 ? `zstd page is corrupt (zstd error ${-n})` : `zstd page decompressed to ${n} bytes, expected ${out.byteLength}: corrupt data`);
+  out.set(new Uint8Array(wasm.memory.buffer, dst, n)); // the memory may have grown: a fresh view
+  return out;
+}
+
+/**
+ * One zstd page (one or more frames) into `out` (exactly its size); throws on corrupt data or a size
+ * mismatch. Uses the one-shot instance for pages up to 32 MiB, else zstddec's streaming decoder in
+ * ≤ 128 KiB steps (so no page-sized temporary is allocated).
  */
 export function zstdDecompressInto(input: Uint8Array, out: Uint8Array): Uint8Array {
+  if (oneShot !== undefined && out.byteLength <= ONE_SHOT_MAX) return decompressOneShot(oneShot, input, out);
+  return zstdDecompressStreaming(input, out);
+}
+
+/** {@link zstdDecompressInto} through zstddec's streaming decoder (exported for tests). */
+export function zstdDecompressStreaming(input: Uint8Array, out: Uint8Array): Uint8Array {
   if (ready === undefined) throw new Error("zstd decoder not initialised (await zstdDecoder() first)");
   let at = 0;
   let empty = 0;
@@ -110,3 +182,6 @@ export function zstdDecompressInto(input: Uint8Array, out: Uint8Array): Uint8Arr
   if (at !== out.byteLength) throw new Error(`zstd page decompressed to ${at} bytes, expected ${out.byteLength}: corrupt data`);
   return out;
 }
+
+/** Whether whole pages go through the one-shot instance (for tests). */
+export const zstdOneShot: boolean = oneShot !== undefined;

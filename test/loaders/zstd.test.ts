@@ -1,0 +1,46 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { zstdDecoder, zstdDecompressInto, zstdDecompressStreaming, zstdOneShot } from "../../loaders/zstd.js";
+import { lit, sql, tempDir } from "./helpers.js";
+
+describe("zstd pages: one-shot decode against zstddec's streaming decoder", () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let frame: Uint8Array; // one zstd stream written by duckdb
+  let plain: Uint8Array; // its content, through zstddec's own streaming API
+  beforeAll(async () => {
+    tmp = tempDir();
+    const f = join(tmp.dir, "t.jsonl.zst");
+    await sql(`COPY (SELECT i AS id, repeat('zstd page ü界 ' || i || ' ', (i * 13) % 50) AS text FROM range(20000) t(i)) TO ${lit(f)} (FORMAT json, COMPRESSION zstd)`);
+    frame = readFileSync(f);
+    const dec = await zstdDecoder();
+    const parts = [...dec.decodeStreaming([frame])];
+    plain = Buffer.concat(parts);
+  });
+  afterAll(() => tmp.cleanup());
+
+  it("uses the one-shot instance of zstddec's module", () => {
+    expect(zstdOneShot).toBe(true);
+  });
+
+  it("decodes one frame and concatenated frames exactly", () => {
+    expect(plain.length).toBeGreaterThan(1 << 20);
+    expect(Buffer.from(zstdDecompressInto(frame, new Uint8Array(plain.length))).equals(Buffer.from(plain))).toBe(true);
+    const two = Buffer.concat([frame, frame]);
+    const out = zstdDecompressInto(two, new Uint8Array(2 * plain.length));
+    expect(Buffer.from(out).equals(Buffer.concat([plain, plain]))).toBe(true);
+    // the streaming path (pages over 32 MiB) agrees
+    expect(Buffer.from(zstdDecompressStreaming(frame, new Uint8Array(plain.length))).equals(Buffer.from(plain))).toBe(true);
+  });
+
+  it("rejects a wrong size, corrupt bytes and a cut page with an error", () => {
+    expect(() => zstdDecompressInto(frame, new Uint8Array(plain.length - 1))).toThrow(/corrupt/);
+    expect(() => zstdDecompressInto(frame, new Uint8Array(plain.length + 1))).toThrow(/decompressed to \d+ bytes, expected/);
+    const bad = Buffer.from(frame);
+    for (let i = 100; i < 132; i++) bad[i] = bad[i]! ^ 0xa5;
+    expect(() => zstdDecompressInto(bad, new Uint8Array(plain.length))).toThrow(/corrupt/);
+    expect(() => zstdDecompressInto(frame.subarray(0, frame.length >> 1), new Uint8Array(plain.length))).toThrow(/corrupt/);
+    // still decodes afterwards
+    expect(Buffer.from(zstdDecompressInto(frame, new Uint8Array(plain.length))).equals(Buffer.from(plain))).toBe(true);
+  });
+});
