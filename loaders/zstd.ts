@@ -97,12 +97,15 @@ declare const WebAssembly: {
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 };
 
-/** The exports of zstddec's module used for whole pages (`ZSTD_decompress` is zstd's one-shot call). */
+/** The exports of zstddec's module used for pages (`ZSTD_decompress` is zstd's one-shot call). */
 interface OneShotExports {
   memory: { readonly buffer: ArrayBuffer };
   malloc(bytes: number): number;
   free(ptr: number): void;
   ZSTD_decompress(dst: number, dstCapacity: number, src: number, srcSize: number): number;
+  ZSTD_createDCtx(): number;
+  ZSTD_freeDCtx(dctx: number): number;
+  ZSTD_decompressStream(dctx: number, output: number, input: number): number;
 }
 
 /**
@@ -119,7 +122,8 @@ const oneShot: OneShotExports | undefined = (() => {
     const b64 = /const wasm = "([A-Za-z0-9+/=]+)"/.exec(readFileSync(file, "utf8"))?.[1];
     if (b64 === undefined) return undefined;
     const exp = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(b64, "base64")), { env: { emscripten_notify_memory_growth: () => undefined } }).exports as Partial<OneShotExports>;
-    return typeof exp.ZSTD_decompress === "function" && typeof exp.malloc === "function" && typeof exp.free === "function" && exp.memory !== undefined ? (exp as OneShotExports) : undefined;
+    const fns = ["ZSTD_decompress", "ZSTD_createDCtx", "ZSTD_freeDCtx", "ZSTD_decompressStream", "malloc", "free"] as const;
+    return fns.every((f) => typeof exp[f] === "function") && exp.memory !== undefined ? (exp as OneShotExports) : undefined;
   } catch {
     return undefined;
   }
@@ -156,15 +160,77 @@ function decompressOneShot(wasm: OneShotExports, input: Uint8Array, out: Uint8Ar
 
 /**
  * One zstd page (one or more frames) into `out` (exactly its size); throws on corrupt data or a size
- * mismatch. Uses the one-shot instance for pages up to 32 MiB, else zstddec's streaming decoder in
- * ≤ 128 KiB steps (so no page-sized temporary is allocated).
+ * mismatch. Uses the one-shot instance for pages up to 32 MiB, larger ones in 128 KiB steps on it
+ * (so no page-sized temporary is allocated); zstddec's streaming API only when that instance could
+ * not be made.
  */
 export function zstdDecompressInto(input: Uint8Array, out: Uint8Array): Uint8Array {
-  if (oneShot !== undefined && out.byteLength <= ONE_SHOT_MAX) return decompressOneShot(oneShot, input, out);
-  return zstdDecompressStreaming(input, out);
+  if (oneShot === undefined) return zstdDecompressStreaming(input, out);
+  return out.byteLength <= ONE_SHOT_MAX ? decompressOneShot(oneShot, input, out) : decompressStepped(oneShot, input, out);
 }
 
-/** {@link zstdDecompressInto} through zstddec's streaming decoder (exported for tests). */
+/** Output step of {@link decompressStepped}. */
+const STEP = 128 << 10;
+
+/** The stepped decoder's state on the one-shot instance: a decoding context and its scratch. */
+let stepped = { dctx: 0, ptr: 0, bytes: 0 };
+
+/**
+ * A page too large for one shot, decoded with zstd's streaming call in 128 KiB steps on the same
+ * instance: only the compressed input and one step live in its memory, and each step is copied
+ * straight into `out` (zstddec's streaming API makes a fresh copy of every step instead).
+ */
+function decompressStepped(wasm: OneShotExports, input: Uint8Array, out: Uint8Array): Uint8Array {
+  if (stepped.dctx === 0) stepped.dctx = wasm.ZSTD_createDCtx();
+  if (stepped.dctx === 0) throw new Error("zstd decoder: cannot create a decoding context");
+  const need = STEP + 32 + input.byteLength;
+  if (stepped.bytes < need) {
+    if (stepped.ptr !== 0) wasm.free(stepped.ptr);
+    const ptr = wasm.malloc(need);
+    stepped = { ...stepped, ptr, bytes: ptr === 0 ? 0 : need };
+    if (ptr === 0) throw new Error(`zstd decoder: cannot allocate ${need} bytes`);
+  }
+  // layout: [output step][ZSTD_outBuffer: dst, size, pos][ZSTD_inBuffer: src, size, pos][input]
+  const step = stepped.ptr;
+  const outBuf = step + STEP;
+  const inBuf = outBuf + 12;
+  const src = inBuf + 12 + 8;
+  new Uint8Array(wasm.memory.buffer).set(input, src);
+  const words = (): Uint32Array => new Uint32Array(wasm.memory.buffer, outBuf, 6); // fresh: the memory may grow
+  words().set([step, STEP, 0, src, input.byteLength, 0]);
+  let at = 0;
+  let stalled = 0;
+  let fedTo = 0;
+  for (;;) {
+    const w0 = words();
+    w0[2] = 0; // output position
+    const rc = wasm.ZSTD_decompressStream(stepped.dctx, outBuf, inBuf);
+    const w = words();
+    const produced = w[2]!;
+    if (rc < 0) {
+      // the context is unusable after an error: start the next page with a fresh one
+      wasm.ZSTD_freeDCtx(stepped.dctx);
+      stepped.dctx = 0;
+      throw new Error(`zstd page is corrupt (zstd error ${-rc})`);
+    }
+    if (at + produced > out.byteLength) throw new Error(`zstd page decompresses to more than the ${out.byteLength} bytes expected: corrupt data`);
+    out.set(new Uint8Array(wasm.memory.buffer, step, produced), at);
+    at += produced;
+    const consumed = w[5]! >= input.byteLength;
+    if (rc === 0 && consumed) break; // last frame complete, input used up
+    stalled = produced === 0 && w[5] === fedTo ? stalled + 1 : 0;
+    fedTo = w[5]!;
+    if ((produced === 0 && consumed) || stalled > MAX_EMPTY_STEPS) {
+      wasm.ZSTD_freeDCtx(stepped.dctx);
+      stepped.dctx = 0;
+      throw new Error("zstd page ends mid-frame: corrupt data");
+    }
+  }
+  if (at !== out.byteLength) throw new Error(`zstd page decompressed to ${at} bytes, expected ${out.byteLength}: corrupt data`);
+  return out;
+}
+
+/** {@link zstdDecompressInto} through zstddec's streaming API (the fallback; exported for tests). */
 export function zstdDecompressStreaming(input: Uint8Array, out: Uint8Array): Uint8Array {
   if (ready === undefined) throw new Error("zstd decoder not initialised (await zstdDecoder() first)");
   let at = 0;
@@ -183,5 +249,11 @@ export function zstdDecompressStreaming(input: Uint8Array, out: Uint8Array): Uin
   return out;
 }
 
-/** Whether whole pages go through the one-shot instance (for tests). */
+/** Whether pages go through the one-shot instance (for tests). */
 export const zstdOneShot: boolean = oneShot !== undefined;
+
+/** Force the stepped path for a page of any size (for tests). */
+export function zstdDecompressStepped(input: Uint8Array, out: Uint8Array): Uint8Array {
+  if (oneShot === undefined) throw new Error("zstd one-shot instance unavailable");
+  return decompressStepped(oneShot, input, out);
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { zstdDecoder, zstdDecompressInto, zstdDecompressStreaming, zstdOneShot } from "../../loaders/zstd.js";
+import { zstdDecoder, zstdDecompressInto, zstdDecompressStepped, zstdDecompressStreaming, zstdOneShot } from "../../loaders/zstd.js";
 import { lit, sql, tempDir } from "./helpers.js";
 
 describe("zstd pages: one-shot decode against zstddec's streaming decoder", () => {
@@ -29,18 +29,23 @@ describe("zstd pages: one-shot decode against zstddec's streaming decoder", () =
     const two = Buffer.concat([frame, frame]);
     const out = zstdDecompressInto(two, new Uint8Array(2 * plain.length));
     expect(Buffer.from(out).equals(Buffer.concat([plain, plain]))).toBe(true);
-    // the streaming path (pages over 32 MiB) agrees
+    // the stepped path (pages over 32 MiB) and zstddec's streaming API (the fallback) agree
+    expect(Buffer.from(zstdDecompressStepped(frame, new Uint8Array(plain.length))).equals(Buffer.from(plain))).toBe(true);
+    expect(Buffer.from(zstdDecompressStepped(two, new Uint8Array(2 * plain.length))).equals(Buffer.concat([plain, plain]))).toBe(true);
     expect(Buffer.from(zstdDecompressStreaming(frame, new Uint8Array(plain.length))).equals(Buffer.from(plain))).toBe(true);
   });
 
-  it("rejects a wrong size, corrupt bytes and a cut page with an error", () => {
-    expect(() => zstdDecompressInto(frame, new Uint8Array(plain.length - 1))).toThrow(/corrupt/);
-    expect(() => zstdDecompressInto(frame, new Uint8Array(plain.length + 1))).toThrow(/decompressed to \d+ bytes, expected/);
+  it.each([
+    ["one shot", zstdDecompressInto],
+    ["stepped", zstdDecompressStepped],
+  ] as const)("%s: rejects a wrong size, corrupt bytes and a cut page with an error", (_, decode) => {
+    expect(() => decode(frame, new Uint8Array(plain.length - 1))).toThrow(/corrupt/);
+    expect(() => decode(frame, new Uint8Array(plain.length + 1))).toThrow(/decompressed to \d+ bytes, expected/);
     const bad = Buffer.from(frame);
     for (let i = 100; i < 132; i++) bad[i] = bad[i]! ^ 0xa5;
-    expect(() => zstdDecompressInto(bad, new Uint8Array(plain.length))).toThrow(/corrupt/);
-    expect(() => zstdDecompressInto(frame.subarray(0, frame.length >> 1), new Uint8Array(plain.length))).toThrow(/corrupt/);
+    expect(() => decode(bad, new Uint8Array(plain.length))).toThrow(/corrupt/);
+    expect(() => decode(frame.subarray(0, frame.length >> 1), new Uint8Array(plain.length))).toThrow(/corrupt/);
     // still decodes afterwards
-    expect(Buffer.from(zstdDecompressInto(frame, new Uint8Array(plain.length))).equals(Buffer.from(plain))).toBe(true);
+    expect(Buffer.from(decode(frame, new Uint8Array(plain.length))).equals(Buffer.from(plain))).toBe(true);
   });
 });
