@@ -255,7 +255,8 @@ export class Loader implements AsyncIterableIterator<Document> {
     this.cur.nextLine = resume?.line ?? -1;
     this.cur.nextRow = resume?.row ?? -1;
     const src = this.open.src;
-    const next = this.pieces[this.pieceIdx + 1];
+    // the next piece this loader will read (none past stopAtPiece: a piece reader stops here)
+    const next = this.pieceIdx + 1 < (this.opts.stopAtPiece ?? Infinity) ? this.pieces[this.pieceIdx + 1] : undefined;
     const onRowsRead = src instanceof ReadAhead && footer && next?.file === piece.file ? () => src.prefetch(columnChunkRanges(footer, next.start, columns)) : undefined;
     return readPiece(piece, resume, { file, src, footer, columns, skipBad: this.opts.skipBad ?? false, stats: this.statsV, ...(onRowsRead ? { onRowsRead } : {}) }, this.cur);
   }

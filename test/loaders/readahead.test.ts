@@ -1,7 +1,9 @@
-import { describe, expect, it } from "vitest";
-import { bufferSource } from "../../loaders/index.js";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { bufferSource, createLoader } from "../../loaders/index.js";
 import { ReadAhead } from "../../loaders/readahead.js";
 import type { ByteSource } from "../../loaders/index.js";
+import { collect, lit, sql, tempDir } from "./helpers.js";
 
 describe("ReadAhead", () => {
   it("serves prefetched spans and their sub-ranges byte-exactly, and falls through on a miss", async () => {
@@ -18,5 +20,37 @@ describe("ReadAhead", () => {
     expect(calls.length).toBe(1);
     expect(new Uint8Array(await ra.slice(49_000, 60_000))).toEqual(bytes.slice(49_000, 60_000));
     expect(calls.length).toBe(2);
+  });
+});
+
+describe("loader read-ahead over parquet row groups", () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let path: string;
+  beforeAll(async () => {
+    tmp = tempDir();
+    path = join(tmp.dir, "groups.parquet");
+    await sql(`COPY (SELECT i AS id, 'row ' || i AS text FROM range(10000) t(i)) TO ${lit(path)} (FORMAT parquet, ROW_GROUP_SIZE 2048)`);
+  });
+  afterAll(() => tmp.cleanup());
+
+  it("reads the next row group ahead, but not past stopAtPiece (a piece reader would waste the read)", async () => {
+    const spy = vi.spyOn(ReadAhead.prototype, "prefetch");
+    try {
+      const all = await collect(createLoader({ sources: path }));
+      expect(all.length).toBe(10000);
+      const groups = new Set(all.map((d) => d.source.shard)).size;
+      expect(groups).toBeGreaterThan(2);
+      expect(spy).toHaveBeenCalledTimes(groups - 1); // before every row group but the first
+      spy.mockClear();
+      const reader = createLoader({ sources: path });
+      const start = await reader.pieceStart(0, 1);
+      await reader.close();
+      const one = await collect(createLoader({ sources: path, state: start, stopAtPiece: 2 }));
+      const second = all.filter((d) => d.source.shard === all.find((x) => x.source.row! > 0 && x.source.shard !== all[0]!.source.shard)!.source.shard);
+      expect(one.map((d) => d.source.row)).toEqual(second.map((d) => d.source.row));
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
