@@ -116,7 +116,15 @@ interface OneShotExports {
  * fresh copy (~15% of a zstd parquet read went to those steps and their garbage). Undefined when the
  * module cannot be found in the installed zstddec.
  */
-const oneShot: OneShotExports | undefined = (() => {
+let oneShotCache: OneShotExports | null | undefined;
+
+/** The one-shot instance, made on first use; undefined when zstddec's module cannot be found. */
+function oneShot(): OneShotExports | undefined {
+  if (oneShotCache === undefined) oneShotCache = instantiateOneShot() ?? null;
+  return oneShotCache ?? undefined;
+}
+
+function instantiateOneShot(): OneShotExports | undefined {
   try {
     const file = fileURLToPath(import.meta.resolve("zstddec/stream"));
     const b64 = /const wasm = "([A-Za-z0-9+/=]+)"/.exec(readFileSync(file, "utf8"))?.[1];
@@ -127,7 +135,7 @@ const oneShot: OneShotExports | undefined = (() => {
   } catch {
     return undefined;
   }
-})();
+}
 
 /**
  * Largest page decoded in one shot. A larger page would need a scratch region of its size on top of
@@ -165,8 +173,9 @@ function decompressOneShot(wasm: OneShotExports, input: Uint8Array, out: Uint8Ar
  * not be made.
  */
 export function zstdDecompressInto(input: Uint8Array, out: Uint8Array): Uint8Array {
-  if (oneShot === undefined) return zstdDecompressStreaming(input, out);
-  return out.byteLength <= ONE_SHOT_MAX ? decompressOneShot(oneShot, input, out) : decompressStepped(oneShot, input, out);
+  const wasm = oneShot();
+  if (wasm === undefined) return zstdDecompressStreaming(input, out);
+  return out.byteLength <= ONE_SHOT_MAX ? decompressOneShot(wasm, input, out) : decompressStepped(wasm, input, out);
 }
 
 /** Output step of {@link decompressStepped}. */
@@ -250,10 +259,13 @@ export function zstdDecompressStreaming(input: Uint8Array, out: Uint8Array): Uin
 }
 
 /** Whether pages go through the one-shot instance (for tests). */
-export const zstdOneShot: boolean = oneShot !== undefined;
+export function zstdOneShot(): boolean {
+  return oneShot() !== undefined;
+}
 
 /** Force the stepped path for a page of any size (for tests). */
 export function zstdDecompressStepped(input: Uint8Array, out: Uint8Array): Uint8Array {
-  if (oneShot === undefined) throw new Error("zstd one-shot instance unavailable");
-  return decompressStepped(oneShot, input, out);
+  const wasm = oneShot();
+  if (wasm === undefined) throw new Error("zstd one-shot instance unavailable");
+  return decompressStepped(wasm, input, out);
 }
