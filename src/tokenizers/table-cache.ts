@@ -103,7 +103,10 @@ function layoutFingerprint(): string {
 export function tableKey(kind: string, files: readonly string[]): string {
   const h = createHash("sha256").update(MAGIC).update(layoutFingerprint()).update(kind);
   for (const f of files) {
-    h.update(f.length.toString()).update(existsSync(f) ? readFileSync(f) : "absent");
+    // each file's length first, so two files' bytes cannot run together ambiguously
+    const bytes = existsSync(f) ? readFileSync(f) : undefined;
+    h.update(bytes === undefined ? "absent;" : `${bytes.length};`);
+    if (bytes !== undefined) h.update(bytes);
   }
   return h.digest("hex");
 }
