@@ -9,7 +9,7 @@ import { InputFormatError, LoaderStateError, MissingFieldError } from "../src/er
 import { documentMaker, neededColumns } from "./document.js";
 import type { DocumentMaker } from "./document.js";
 import type { HttpOptions } from "./http.js";
-import { topLevelColumns } from "./parquet.js";
+import { releasePageMemory, topLevelColumns } from "./parquet.js";
 import { makePlan } from "./plan.js";
 import { columnChunkRanges, ReadAhead } from "./readahead.js";
 import type { Piece, Plan } from "./plan.js";
@@ -264,6 +264,7 @@ export class Loader implements AsyncIterableIterator<Document> {
   private async closeSource(): Promise<void> {
     const o = this.open;
     this.open = undefined;
+    if (o !== undefined) releasePageMemory(o.src);
     await o?.src.close?.();
   }
 

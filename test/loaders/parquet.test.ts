@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokpackError } from "../../src/errors.js";
-import { createLoader, fileSource } from "../../loaders/index.js";
+import { createLoader, fileSource, mixLoaders } from "../../loaders/index.js";
 import { parquetFooter, readParquetRows, rowGroupStarts } from "../../loaders/parquet.js";
 import { hasShared, sharedPath } from "../shared.js";
 import { collect, lit, sql, tempDir } from "./helpers.js";
@@ -129,6 +129,33 @@ describe("duckdb-written parquet: codecs, row groups, nulls, chat columns", () =
     const starts = rowGroupStarts(await parquetFooter(src).finally(() => src.close?.()));
     expect(starts.length).toBeGreaterThan(2);
     expect(starts.slice(0, -1)).toContain(err.context.row); // the first row of the row group it failed in
+  });
+
+  it("page memory passed from closed sources to the next: many files, pieces read one loader each, and two loaders interleaved equal duckdb", async () => {
+    // row groups of very different page sizes, so a reused page store must grow and shrink its use
+    const files: string[] = [];
+    for (const [i, [rows, width, codec]] of ([[3000, 400, "snappy"], [500, 3, "snappy"], [6000, 200, "zstd"], [2500, 900, "snappy"]] as const).entries()) {
+      const f = join(tmp.dir, `multi-${i}.parquet`);
+      await sql(`COPY (SELECT i AS id, ${i} || '-' || i || ' ' || repeat(chr(CAST(97 + i % 26 AS INTEGER)) || 'é', ${width} + i % 7) AS text FROM range(${rows}) t(i)) TO ${lit(f)} (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE 2048)`);
+      files.push(f);
+    }
+    const want: unknown[] = [];
+    for (const f of files) for (const r of await sql(`SELECT text FROM read_parquet(${lit(f)})`)) want.push(r["text"]);
+    const one = await collect(createLoader({ sources: files, document: { field: "text" } }));
+    expect(one.map((d) => d.text)).toEqual(want);
+    // a fresh loader per piece, as pipeline workers read
+    const planner = createLoader({ sources: files, document: { field: "text" } });
+    const pieces = await planner.piecesIn(0);
+    const byPiece: unknown[] = [];
+    for (let k = 0; k < pieces; k++) {
+      const state = await planner.pieceStart(0, k);
+      for (const d of await collect(createLoader({ sources: files, document: { field: "text" }, state, stopAtPiece: k + 1 }))) byPiece.push(d.text);
+    }
+    await planner.close();
+    expect(byPiece).toEqual(want);
+    // two loaders on this thread at once, each closing files while the other reads
+    const mixed = await collect(mixLoaders([{ loader: { sources: files.slice(0, 2), document: { field: "text" } }, weight: 1 }, { loader: { sources: files.slice(2), document: { field: "text" } }, weight: 1 }], { seed: 3 }));
+    expect(mixed.map((d) => d.text).sort()).toEqual([...want].sort());
   });
 
   it("a missing column fails before reading with the file's column list", async () => {
