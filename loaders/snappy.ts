@@ -10,8 +10,9 @@
  *
  * This module instantiates the WebAssembly module that the hysnappy package ships (base64 inside its
  * `js/uncompress.js`) and calls its exported `uncompress` itself. {@link SnappyPages} goes one step
- * further and leaves the pages in the instance's own memory, one instance per parquet source, so a
- * row group's pages land in memory that earlier row groups already touched and are never copied.
+ * further and leaves the pages in the instance's own memory, one instance per parquet source (handed
+ * on to the next source when one closes; see `releasePageMemory`), so a row group's pages land in
+ * memory that earlier row groups already touched and are never copied.
  * When the module cannot be found in the installed hysnappy (another layout), {@link snappyPages}
  * returns undefined and callers use hysnappy's API.
  */
