@@ -29,7 +29,7 @@ import type { SharedTokenizer } from "./types.js";
 /** The first 16 bytes of every entry (format version in the last). */
 const MAGIC = Buffer.from("tokpack-tables\x00\x01", "latin1");
 
-/** Sources whose code decides the tables' layout, relative to this module. */
+/** Sources whose code decides the tables' layout or content, relative to this module. */
 const LAYOUT_SOURCES = [
   "./bpe/byte-vocab",
   "./bpe/pair-table",
@@ -41,6 +41,8 @@ const LAYOUT_SOURCES = [
   "./hf/bpe-model",
   "./hf/byte-level",
   "./hf/components",
+  "./hf/gpt2-files",
+  "./load",
   "./table-cache",
 ];
 
