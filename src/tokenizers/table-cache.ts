@@ -81,7 +81,14 @@ export function tableCacheDir(): string | undefined {
   const env = process.env;
   if (env["TOKPACK_NO_CACHE"] !== undefined && env["TOKPACK_NO_CACHE"] !== "" && env["TOKPACK_NO_CACHE"] !== "0") return undefined;
   if (env["TOKPACK_CACHE_DIR"]) return env["TOKPACK_CACHE_DIR"];
-  const base = env["XDG_CACHE_HOME"] || join(homedir(), ".cache");
+  let base = env["XDG_CACHE_HOME"];
+  if (!base) {
+    try {
+      base = join(homedir(), ".cache");
+    } catch {
+      return undefined; // no home directory (a bare container): no cache
+    }
+  }
   return join(base, "tokpack", "tables");
 }
 
