@@ -22,7 +22,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { extname, join } from "node:path";
+import { extname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SharedTokenizer } from "./types.js";
 
@@ -82,12 +82,15 @@ export function tableCacheDir(): string | undefined {
   if (env["TOKPACK_NO_CACHE"] !== undefined && env["TOKPACK_NO_CACHE"] !== "" && env["TOKPACK_NO_CACHE"] !== "0") return undefined;
   if (env["TOKPACK_CACHE_DIR"]) return env["TOKPACK_CACHE_DIR"];
   let base = env["XDG_CACHE_HOME"];
-  if (!base) {
+  if (!base || !isAbsolute(base)) {
+    let home = "";
     try {
-      base = join(homedir(), ".cache");
+      home = homedir();
     } catch {
-      return undefined; // no home directory (a bare container): no cache
+      // no home directory (a bare container)
     }
+    if (!isAbsolute(home)) return undefined; // never a cache relative to the working directory
+    base = join(home, ".cache");
   }
   return join(base, "tokpack", "tables");
 }

@@ -110,6 +110,23 @@ describe("tokenizer table cache", () => {
     expect(Array.from(t.encode("hello world", { addSpecialTokens: false }))).toEqual([31373, 995]);
   });
 
+  it("with no absolute home or XDG_CACHE_HOME there is no cache (never one relative to the working directory)", () => {
+    const env = { home: process.env["HOME"], xdg: process.env["XDG_CACHE_HOME"] };
+    try {
+      delete process.env["TOKPACK_CACHE_DIR"];
+      process.env["HOME"] = "";
+      process.env["XDG_CACHE_HOME"] = "relative/cache";
+      expect(tableCacheDir()).toBeUndefined();
+      process.env["XDG_CACHE_HOME"] = join(root, "xdg");
+      expect(tableCacheDir()).toBe(join(root, "xdg", "tokpack", "tables"));
+    } finally {
+      if (env.home === undefined) delete process.env["HOME"];
+      else process.env["HOME"] = env.home;
+      if (env.xdg === undefined) delete process.env["XDG_CACHE_HOME"];
+      else process.env["XDG_CACHE_HOME"] = env.xdg;
+    }
+  });
+
   it("keys depend on the source bytes", () => {
     const a = join(root, `key-a-${n}.json`);
     mkdirSync(root, { recursive: true });
