@@ -18,6 +18,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadTokenizer } from "../src/tokenizers/load.js";
+import { tableCacheDir } from "../src/tokenizers/table-cache.js";
 import type { EncodeOptions } from "../src/tokenizers/types.js";
 
 const require = createRequire(import.meta.url);
@@ -294,7 +295,8 @@ async function benchEncoding(encoding: Encoding, corpora: Corpus[], peers: reado
       (mb(allBytes) / (loadS + passS)).toFixed(2),
     ]);
   }
-  console.log("\ncold start (fresh load + first pass over all selected corpora; JIT of earlier encodings may be warm):");
+  const cache = tableCacheDir();
+  console.log(`\ncold start (fresh load + first pass over all selected corpora; JIT of earlier encodings may be warm; tokpack's table cache: ${cache === undefined ? "off" : `on, ${cache}; TOKPACK_NO_CACHE=1 times the build instead`}):`);
   printTable(["peer", "load ms", "first pass MB/s", "incl. load MB/s"], coldRows);
 
   // (2) Warm: untimed warm-up that checks ids against tiktoken encode_ordinary, then timed passes.
