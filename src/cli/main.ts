@@ -22,6 +22,8 @@ Commands:
            tokenize and pack to disk: Megatron .bin/.idx, .npy rows, manifest.json
   merge    DIR... --out DIR
            join per-rank pack outputs into one indexed dataset
+  cache    [--clear]
+           show (or empty) the on-disk cache of built tokenizer tables
   demo     [FILE.jsonl ...]
            encode the bundled examples/data/*.jsonl with cl100k_base and print a summary
 
@@ -43,6 +45,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./demo.js")).runDemo,
   pack: async () => (await import("./pack.js")).runPack,
   merge: async () => (await import("./merge.js")).runMerge,
+  cache: async () => (await import("./cache.js")).runCache,
 };
 
 function version(): string {

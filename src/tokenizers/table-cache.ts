@@ -17,10 +17,11 @@
  * rewritten; one that cannot be written is skipped: the cache never makes a load fail.
  *
  * Where: `$TOKPACK_CACHE_DIR`, else `$XDG_CACHE_HOME/tokpack/tables`, else
- * `~/.cache/tokpack/tables`. `TOKPACK_NO_CACHE=1` turns it off.
+ * `~/.cache/tokpack/tables`. `TOKPACK_NO_CACHE=1` turns it off. Writing an entry deletes those of
+ * other tokpack builds; `tokpack cache --clear` deletes all.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { extname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -123,11 +124,38 @@ export function tableKey(kind: string, files: readonly string[]): string {
   return h.digest("hex");
 }
 
+/** Names of entries and of their temporary files: `<build>-<key>.bin`. */
+const ENTRY_FILE = /^([0-9a-f]{12})-[0-9a-f]{64}\.bin(\.\d+\.[0-9a-z]+\.tmp)?$/;
+
+/** An entry's file name: prefixed by this build's layout hash, so other builds' entries can be told apart. */
+function entryName(key: string): string {
+  return `${layoutFingerprint().slice(0, 12)}-${key}.bin`;
+}
+
+/**
+ * Delete the entries other tokpack builds wrote (they can never match this build's keys), so
+ * upgrades do not pile up stale entries; their temporary files too, once an hour old.
+ */
+function removeOtherBuilds(dir: string): void {
+  const mine = layoutFingerprint().slice(0, 12);
+  for (const f of readdirSync(dir)) {
+    const m = ENTRY_FILE.exec(f);
+    if (m === null) continue;
+    const path = join(dir, f);
+    try {
+      const stale = m[2] !== undefined ? Date.now() - statSync(path).mtimeMs > 3600_000 : m[1] !== mine;
+      if (stale) rmSync(path, { force: true });
+    } catch {
+      // gone meanwhile (another process renamed or removed it)
+    }
+  }
+}
+
 /** The cached tables for `key` (arrays on one SharedArrayBuffer), or undefined: none, unreadable, another format, caching off. */
 export function readTables(key: string): SharedTokenizer | undefined {
   const dir = tableCacheDir();
   if (dir === undefined) return undefined;
-  const path = join(dir, `${key}.bin`);
+  const path = join(dir, entryName(key));
   if (!existsSync(path)) return undefined;
   let fd: number | undefined;
   try {
@@ -177,7 +205,7 @@ function revive(v: unknown, data: SharedArrayBuffer): unknown {
 export function writeTables(key: string, tables: SharedTokenizer): void {
   const dir = tableCacheDir();
   if (dir === undefined) return;
-  const path = join(dir, `${key}.bin`);
+  const path = join(dir, entryName(key));
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     const { header: h0, arrays, dataBytes } = encodeEntry(key, tables);
@@ -192,6 +220,7 @@ export function writeTables(key: string, tables: SharedTokenizer): void {
     mkdirSync(dir, { recursive: true });
     writeFileSync(tmp, out);
     renameSync(tmp, path);
+    removeOtherBuilds(dir);
   } catch {
     try {
       rmSync(tmp, { force: true });
@@ -199,4 +228,23 @@ export function writeTables(key: string, tables: SharedTokenizer): void {
       // nothing was written there either
     }
   }
+}
+
+/** The cache's entries (their files and total bytes); none when caching is off or nothing is cached. */
+export function tableCacheEntries(): { dir: string | undefined; files: string[]; bytes: number } {
+  const dir = tableCacheDir();
+  if (dir === undefined || !existsSync(dir)) return { dir, files: [], bytes: 0 };
+  const files = readdirSync(dir)
+    .filter((f) => ENTRY_FILE.test(f))
+    .map((f) => join(dir, f));
+  let bytes = 0;
+  for (const f of files) bytes += statSync(f).size;
+  return { dir, files, bytes };
+}
+
+/** Delete every entry (and leftover temporary file); returns how many files went. */
+export function clearTableCache(): number {
+  const { files } = tableCacheEntries();
+  for (const f of files) rmSync(f, { force: true });
+  return files.length;
 }

@@ -14,6 +14,7 @@ import type { SharedTiktoken } from "../../src/tokenizers/tiktoken/tokenizer.js"
 import { corpus, edgeCases, mismatches } from "./corpus.js";
 import { hasShared } from "../shared.js";
 import { packageFile, tiktokenFromTokenizerJson } from "./reference.js";
+import { runCli } from "../cli/helpers.js";
 
 const root = join(tmpdir(), `tokpack-table-cache-test-${process.pid}`);
 let dir = "";
@@ -59,7 +60,7 @@ describe("tokenizer table cache", () => {
   it("an entry is really read: a doctored special token shows through, and a corrupt entry is rebuilt", async () => {
     await loadUncached("cl100k_base");
     const [file] = entries();
-    const key = file!.replace(/\.bin$/, "");
+    const key = /^[0-9a-f]{12}-([0-9a-f]{64})\.bin$/.exec(file!)![1]!;
     const tables = readTables(key) as SharedTiktoken;
     expect(tables.kind).toBe("tiktoken");
     writeTables(key, { ...tables, specialTokens: { ...tables.specialTokens, "<|doctored|>": 424242 } });
@@ -125,6 +126,23 @@ describe("tokenizer table cache", () => {
       if (env.xdg === undefined) delete process.env["XDG_CACHE_HOME"];
       else process.env["XDG_CACHE_HOME"] = env.xdg;
     }
+  });
+
+  it("writing an entry deletes other builds' entries; `tokpack cache` lists and clears them", async () => {
+    mkdirSync(dir, { recursive: true });
+    const other = join(dir, `000000000000-${"ab".repeat(32)}.bin`);
+    writeFileSync(other, "an entry of another tokpack build");
+    await loadUncached("gpt2");
+    expect(() => readFileSync(other)).toThrow();
+    expect(entries().length).toBe(1);
+    const env = { TOKPACK_CACHE_DIR: dir };
+    const listed = await runCli(["cache"], undefined, env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(`${dir}: 1 entry`);
+    const cleared = await runCli(["cache", "--clear"], undefined, env);
+    expect(cleared.stdout).toContain("deleted 1 file");
+    expect(entries()).toEqual([]);
+    expect((await runCli(["cache"], undefined, { ...env, TOKPACK_NO_CACHE: "1" })).stdout).toContain("table cache: off");
   });
 
   it("keys depend on the source bytes", () => {
