@@ -16,19 +16,7 @@
  * When the module cannot be found in the installed hysnappy (another layout), {@link snappyPages}
  * returns undefined and callers use hysnappy's API.
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-
-/** The parts of the WebAssembly global used here (this project's Node types do not declare it). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: Record<string, unknown> };
-  Memory: abstract new (...args: never[]) => WasmMemory;
-};
+import { instantiateWith, packagedWasmModule, type WasmMemory } from "./wasm.js";
 
 /** The exports of hysnappy's decoder module (`uncompress` returns 0 or a negative error code). */
 interface SnappyExports {
@@ -49,25 +37,10 @@ const ERRORS: Record<number, string> = { [-1]: "invalid snappy length header", [
 
 let compiled: object | null | undefined;
 
-/** hysnappy's decoder module, compiled once per thread; null when it cannot be found. */
-function decoderModule(): object | null {
-  if (compiled === undefined) {
-    try {
-      const file = createRequire(import.meta.url).resolve("hysnappy/js/uncompress.js");
-      const b64 = /const wasm64 = '([A-Za-z0-9+/=]+)'/.exec(readFileSync(file, "utf8"))?.[1];
-      compiled = b64 === undefined ? null : new WebAssembly.Module(Buffer.from(b64, "base64"));
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}
-
+/** hysnappy's decoder, a new instance (compiled once per thread); undefined when it cannot be found. */
 function instantiate(): SnappyExports | undefined {
-  const mod = decoderModule();
-  if (mod === null) return undefined;
-  const exp = new WebAssembly.Instance(mod).exports as Partial<SnappyExports>;
-  return exp.memory !== undefined && typeof exp.memory.grow === "function" && typeof exp.uncompress === "function" ? (exp as SnappyExports) : undefined;
+  compiled ??= packagedWasmModule("hysnappy/js/uncompress.js", /const wasm64 = '([A-Za-z0-9+/=]+)'/);
+  return compiled === null ? undefined : instantiateWith<SnappyExports>(compiled, ["uncompress"]);
 }
 
 /** The uncompressed length a snappy stream declares (its leading varint), or -1 when malformed. */

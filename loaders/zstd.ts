@@ -8,9 +8,8 @@
  * decoder never finds its input empty mid-stream, and (b) treats a long run of steps that produce
  * nothing as corrupt data (the C decoder stops advancing after an error).
  */
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { ZSTDDecoder } from "zstddec/stream";
+import { instantiateWith, packagedWasmModule } from "./wasm.js";
 
 let decoder: Promise<ZSTDDecoder> | undefined;
 let ready: ZSTDDecoder | undefined;
@@ -91,12 +90,6 @@ export async function* zstdStream(input: AsyncIterable<Uint8Array>): AsyncGenera
   }
 }
 
-/** The parts of the WebAssembly global used here (this project's Node types do not declare it). */
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-};
-
 /** The exports of zstddec's module used for pages (`ZSTD_decompress` is zstd's one-shot call). */
 interface OneShotExports {
   memory: { readonly buffer: ArrayBuffer };
@@ -125,16 +118,9 @@ function oneShot(): OneShotExports | undefined {
 }
 
 function instantiateOneShot(): OneShotExports | undefined {
-  try {
-    const file = fileURLToPath(import.meta.resolve("zstddec/stream"));
-    const b64 = /const wasm = "([A-Za-z0-9+/=]+)"/.exec(readFileSync(file, "utf8"))?.[1];
-    if (b64 === undefined) return undefined;
-    const exp = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(b64, "base64")), { env: { emscripten_notify_memory_growth: () => undefined } }).exports as Partial<OneShotExports>;
-    const fns = ["ZSTD_decompress", "ZSTD_createDCtx", "ZSTD_freeDCtx", "ZSTD_decompressStream", "malloc", "free"] as const;
-    return fns.every((f) => typeof exp[f] === "function") && exp.memory !== undefined ? (exp as OneShotExports) : undefined;
-  } catch {
-    return undefined;
-  }
+  const module = packagedWasmModule("zstddec/stream", /const wasm = "([A-Za-z0-9+/=]+)"/);
+  const functions = ["ZSTD_decompress", "ZSTD_createDCtx", "ZSTD_freeDCtx", "ZSTD_decompressStream", "malloc", "free"];
+  return module === null ? undefined : instantiateWith<OneShotExports>(module, functions, { env: { emscripten_notify_memory_growth: () => undefined } });
 }
 
 /**
@@ -144,11 +130,11 @@ function instantiateOneShot(): OneShotExports | undefined {
  */
 const ONE_SHOT_MAX = 32 << 20;
 
-/** The one-shot instance's scratch region (input after output), grown on demand. */
+/** Scratch memory in the one-shot instance, shared by both paths (each lays it out itself). */
 let scratch = { ptr: 0, bytes: 0 };
 
-function decompressOneShot(wasm: OneShotExports, input: Uint8Array, out: Uint8Array): Uint8Array {
-  const need = out.byteLength + input.byteLength;
+/** The scratch region, grown (never shrunk) to at least `need` bytes; returns its address. */
+function scratchOf(wasm: OneShotExports, need: number): number {
   if (scratch.bytes < need) {
     if (scratch.ptr !== 0) wasm.free(scratch.ptr);
     const bytes = Math.max(need, 1 << 20);
@@ -156,7 +142,11 @@ function decompressOneShot(wasm: OneShotExports, input: Uint8Array, out: Uint8Ar
     scratch = ptr === 0 ? { ptr: 0, bytes: 0 } : { ptr, bytes };
     if (ptr === 0) throw new Error(`zstd decoder: cannot allocate ${bytes} bytes`);
   }
-  const dst = scratch.ptr;
+  return scratch.ptr;
+}
+
+function decompressOneShot(wasm: OneShotExports, input: Uint8Array, out: Uint8Array): Uint8Array {
+  const dst = scratchOf(wasm, out.byteLength + input.byteLength);
   const src = dst + out.byteLength;
   new Uint8Array(wasm.memory.buffer).set(input, src);
   const n = wasm.ZSTD_decompress(dst, out.byteLength, src, input.byteLength);
@@ -181,8 +171,14 @@ export function zstdDecompressInto(input: Uint8Array, out: Uint8Array): Uint8Arr
 /** Output step of {@link decompressStepped}. */
 const STEP = 128 << 10;
 
-/** The stepped decoder's state on the one-shot instance: a decoding context and its scratch. */
-let stepped = { dctx: 0, ptr: 0, bytes: 0 };
+/** The stepped path's decoding context on the one-shot instance (0: none yet, or dropped after an error). */
+let dctx = 0;
+
+/** Frees the decoding context: it is unusable after an error, so the next page starts a fresh one. */
+function dropContext(wasm: OneShotExports): void {
+  wasm.ZSTD_freeDCtx(dctx);
+  dctx = 0;
+}
 
 /**
  * A page too large for one shot, decoded with zstd's streaming call in 128 KiB steps on the same
@@ -190,17 +186,10 @@ let stepped = { dctx: 0, ptr: 0, bytes: 0 };
  * straight into `out` (zstddec's streaming API makes a fresh copy of every step instead).
  */
 function decompressStepped(wasm: OneShotExports, input: Uint8Array, out: Uint8Array): Uint8Array {
-  if (stepped.dctx === 0) stepped.dctx = wasm.ZSTD_createDCtx();
-  if (stepped.dctx === 0) throw new Error("zstd decoder: cannot create a decoding context");
-  const need = STEP + 32 + input.byteLength;
-  if (stepped.bytes < need) {
-    if (stepped.ptr !== 0) wasm.free(stepped.ptr);
-    const ptr = wasm.malloc(need);
-    stepped = { ...stepped, ptr, bytes: ptr === 0 ? 0 : need };
-    if (ptr === 0) throw new Error(`zstd decoder: cannot allocate ${need} bytes`);
-  }
-  // layout: [output step][ZSTD_outBuffer: dst, size, pos][ZSTD_inBuffer: src, size, pos][input]
-  const step = stepped.ptr;
+  if (dctx === 0) dctx = wasm.ZSTD_createDCtx();
+  if (dctx === 0) throw new Error("zstd decoder: cannot create a decoding context");
+  // layout: [output step][ZSTD_outBuffer: dst, size, pos][ZSTD_inBuffer: src, size, pos][pad][input]
+  const step = scratchOf(wasm, STEP + 32 + input.byteLength);
   const outBuf = step + STEP;
   const inBuf = outBuf + 12;
   const src = inBuf + 12 + 8;
@@ -213,13 +202,11 @@ function decompressStepped(wasm: OneShotExports, input: Uint8Array, out: Uint8Ar
   for (;;) {
     const w0 = words();
     w0[2] = 0; // output position
-    const rc = wasm.ZSTD_decompressStream(stepped.dctx, outBuf, inBuf);
+    const rc = wasm.ZSTD_decompressStream(dctx, outBuf, inBuf);
     const w = words();
     const produced = w[2]!;
     if (rc < 0) {
-      // the context is unusable after an error: start the next page with a fresh one
-      wasm.ZSTD_freeDCtx(stepped.dctx);
-      stepped.dctx = 0;
+      dropContext(wasm);
       throw new Error(`zstd page is corrupt (zstd error ${-rc})`);
     }
     if (at + produced > out.byteLength) throw new Error(`zstd page decompresses to more than the ${out.byteLength} bytes expected: corrupt data`);
@@ -230,8 +217,7 @@ function decompressStepped(wasm: OneShotExports, input: Uint8Array, out: Uint8Ar
     stalled = produced === 0 && w[5] === fedTo ? stalled + 1 : 0;
     fedTo = w[5]!;
     if ((produced === 0 && consumed) || stalled > MAX_EMPTY_STEPS) {
-      wasm.ZSTD_freeDCtx(stepped.dctx);
-      stepped.dctx = 0;
+      dropContext(wasm);
       throw new Error("zstd page ends mid-frame: corrupt data");
     }
   }
