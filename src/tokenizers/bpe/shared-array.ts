@@ -12,4 +12,3 @@ export function sharedCopy<T extends IntArray>(a: T): T {
   copy.set(a as never);
   return copy;
 }
-

@@ -188,8 +188,8 @@ export class HfTokenizer extends BaseTokenizer {
   }
 
   override decode(ids: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string {
-    const skip = options?.skipSpecialTokens === true;
     if (this.byteLevelDecode) return super.decode(ids, options);
+    const skip = options?.skipSpecialTokens === true;
     const tokens: string[] = [];
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
@@ -205,26 +205,28 @@ export class HfTokenizer extends BaseTokenizer {
   // chars' bytes, or its UTF-8 when a char is outside the map), as for a model token with no bytes.
   // Decoding a string per token and mapping it back char by char was ~7× slower (Llama-3).
   protected override decodedLength(id: number): number {
-    const n = this.addedBytes.has(id) ? -1 : (this.model.tokenByteLength?.(id) ?? -1);
-    return n >= 0 ? n : ((this.addedBytes.get(id) ?? this.byteLevelStringBytes(id))?.length ?? 0);
+    const n = this.arenaLength(id);
+    return n >= 0 ? n : (this.decoderBytes(id)?.length ?? 0);
   }
 
   protected override copyDecoded(id: number, out: Uint8Array, at: number): number {
-    if (this.inModelArena(id)) return this.model.copyTokenBytes!(id, out, at);
-    const b = this.addedBytes.get(id) ?? this.byteLevelStringBytes(id);
+    if (this.arenaLength(id) >= 0) return this.model.copyTokenBytes!(id, out, at);
+    const b = this.decoderBytes(id);
     if (b === undefined) return at;
     out.set(b, at);
     return at + b.length;
   }
 
-  /** A model token (not an added one) whose bytes the model's arena holds. */
-  private inModelArena(id: number): boolean {
+  /** Length of a model token's bytes in the model's arena; -1 for added tokens and ids it has none for. */
+  private arenaLength(id: number): number {
     const m = this.model;
-    return m.copyTokenBytes !== undefined && !this.addedBytes.has(id) && (m.tokenByteLength?.(id) ?? -1) >= 0;
+    return m.copyTokenBytes === undefined || this.addedBytes.has(id) ? -1 : (m.tokenByteLength?.(id) ?? -1);
   }
 
-  /** What the ByteLevel decoder makes of a model token's string (undefined for an unknown id). */
-  private byteLevelStringBytes(id: number): Uint8Array | undefined {
+  /** What the ByteLevel decoder makes of a token outside the arena (undefined for an unknown id). */
+  private decoderBytes(id: number): Uint8Array | undefined {
+    const added = this.addedBytes.get(id);
+    if (added !== undefined) return added;
     const t = this.model.idToToken(id);
     return t === undefined ? undefined : (unicodeToByte(t) ?? Buffer.from(t, "utf8"));
   }
