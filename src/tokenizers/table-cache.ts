@@ -6,7 +6,7 @@
  * typed arrays, so they are written once and read back straight into one SharedArrayBuffer, the
  * arrays views into it: ready to share with threads, with no parsing and no copy.
  *
- * Entry layout: 16-byte magic, u32 header length, the header (UTF-8 JSON: the key, and the tables
+ * Entry layout: 16-byte magic, u32 header length, the header (UTF-8 JSON: the key, the data size, the tables
  * with each typed array replaced by `{"$ta": type, "o": offset, "n": length}` into the data and each
  * Map by `{"$map": entries}`), zero padding to 8 bytes, then the data: every array, 8-byte aligned.
  *
@@ -58,11 +58,11 @@ function arrayType(v: unknown): ArrayType | undefined {
 
 const align8 = (n: number): number => (n + 7) & ~7;
 
-/** The header's JSON and the arrays it points at (offsets into the data). */
+/** The header (`{"key", "dataBytes", "tables"}` as JSON) and the arrays it points at (offsets into the data). */
 function encodeEntry(key: string, tables: SharedTokenizer): { header: Buffer; arrays: { at: number; a: TableArray }[]; dataBytes: number } {
   const arrays: { at: number; a: TableArray }[] = [];
   let dataBytes = 0;
-  const json = JSON.stringify({ key, tables }, function (this: unknown, _k: string, v: unknown) {
+  const tablesJson = JSON.stringify(tables, (_k: string, v: unknown) => {
     const t = arrayType(v);
     if (t !== undefined) {
       const a = v as TableArray;
@@ -74,7 +74,9 @@ function encodeEntry(key: string, tables: SharedTokenizer): { header: Buffer; ar
     if (v instanceof Map) return { $map: [...(v as Map<unknown, unknown>)] };
     return v;
   });
-  return { header: Buffer.from(json, "utf8"), arrays, dataBytes };
+  // the data size is known once the tables are laid out; a reader needs it before reading them
+  const header = `{"key":${JSON.stringify(key)},"dataBytes":${dataBytes},"tables":${tablesJson}}`;
+  return { header: Buffer.from(header, "utf8"), arrays, dataBytes };
 }
 
 /** The cache directory, or undefined when caching is off. */
@@ -208,9 +210,7 @@ export function writeTables(key: string, tables: SharedTokenizer): void {
   const path = join(dir, entryName(key));
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
-    const { header: h0, arrays, dataBytes } = encodeEntry(key, tables);
-    // the data size goes into the header too, so a reader allocates before reading
-    const header = Buffer.concat([h0.subarray(0, h0.length - 1), Buffer.from(`,"dataBytes":${dataBytes}}`)]);
+    const { header, arrays, dataBytes } = encodeEntry(key, tables);
     const dataStart = align8(MAGIC.length + 4 + header.length);
     const out = Buffer.alloc(dataStart + dataBytes);
     MAGIC.copy(out, 0);
