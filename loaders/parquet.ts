@@ -21,11 +21,11 @@ function sized(out: Uint8Array, outputLength: number, codec: string): Uint8Array
 }
 
 /**
- * hyparquet-compressors' decoders (snappy and lz4 in WebAssembly / JS), with the rest swapped for
- * faster ones: snappy in the same WebAssembly decoder but leaving pages in `snappy`'s memory, when
- * given, instead of a fresh copy per page (`snappy.ts`); zstd in WebAssembly instead of its pure-JS fzstd, decoded in steps into memory from
- * `alloc`; gzip and brotli in node:zlib's native code instead of pure JS (gzip pages ~2× faster end
- * to end).
+ * hyparquet-compressors' decoders (lz4 in JS; snappy in WebAssembly when no `snappy` store is
+ * given), with the rest swapped for faster ones: snappy in the same WebAssembly decoder but leaving
+ * pages in `snappy`'s memory instead of a fresh copy per page (`snappy.ts`); zstd in zstddec's
+ * WebAssembly instead of the pure-JS fzstd, into memory from `alloc` (`zstd.ts`); gzip and brotli in
+ * node:zlib's native code instead of pure JS (gzip pages ~2× faster end to end).
  */
 function codecsWith(alloc: (bytes: number) => Uint8Array, snappy?: SnappyPages): typeof compressors {
   return {

@@ -1,14 +1,14 @@
 /**
  * `npm run bench:pipeline [-- --docs N --workers-max N --repeat N --tokenizer SPEC]`: whole-pipeline
- * throughput, loader → tokenizer (cl100k_base unless `--tokenizer`) → bfd packer at L=2048, on the same text as jsonl and as zstd parquet (10k-row groups,
- * written with duckdb). Reports tokens/s for (a) the tokenizer alone on the same texts, (b) the
- * pipeline on the calling thread, (c) the pipeline with 1, 2 and N worker threads, each in a fresh
- * child process whose peak RSS (VmHWM: main thread + workers) is the pipeline's own. Rates are over
- * the whole run, worker start-up (one worker loads the tokenizer and shares its tables) included. Every configuration runs
- * `--repeat` times (default 3), the runs interleaved across configurations, and the fastest run of
- * each is reported: this shared VM moves single runs by ±30%. Issue 6 targets: (b) ≥ 90% of
- * (a); 2 workers ≥ 1.7× one worker on a 2-core machine; peak RSS ≤ 256 MB. Speed is never asserted
- * in tests.
+ * throughput, loader → tokenizer (cl100k_base unless `--tokenizer`) → bfd packer at L=2048, on the
+ * same text as jsonl and as zstd parquet (10k-row groups, written with duckdb). Reports tokens/s for
+ * (a) the tokenizer alone on the same texts, (b) the pipeline on the calling thread, (c) the
+ * pipeline with 1, 2 and N worker threads, each in a fresh child process whose peak RSS (VmHWM: main
+ * thread + workers) is the pipeline's own. Rates are over the whole run, worker start-up (one worker
+ * loads the tokenizer and shares its tables) included. Every configuration runs `--repeat` times
+ * (default 3), the runs interleaved across configurations, and the fastest run of each is reported:
+ * this shared VM moves single runs by ±30%. Issue 6 targets: (b) ≥ 90% of (a); 2 workers ≥ 1.7× one
+ * worker on a 2-core machine; peak RSS ≤ 256 MB. Speed is never asserted in tests.
  *
  * Text: `../shared/data/text/en.jsonl` cut into 200–3000-character windows (real prose).
  */

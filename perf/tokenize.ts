@@ -8,8 +8,9 @@
  * Phases, per encoding: (1) cold — every peer's load + first pass over the selected corpora, before
  * anything else of that peer ran; (2) warm — one untimed warm-up pass that also checks every
  * document's ids against `tiktoken`'s `encode_ordinary`, then N timed passes (best / median);
- * (2b) decode — every peer decodes the reference's ids back to strings (M tokens/s); (3) steady — tokpack and gpt-tokenizer encode all corpora 10× in a loop: MB/s of the first and
- * last pass and heap/RSS before and after (gpt-tokenizer's merge cache grows with the text seen).
+ * (2b) decode — every peer decodes the reference's ids back to strings (M tokens/s); (3) steady —
+ * tokpack and gpt-tokenizer encode all corpora 10× in a loop: MB/s of the first and last pass and
+ * heap/RSS before and after (gpt-tokenizer's merge cache grows with the text seen).
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
