@@ -1,6 +1,6 @@
 /**
  * Splits a byte stream into lines without copying whole chunks: a line inside one chunk is decoded
- * straight from it; only a line that spans chunks is joined (so a 50 MB line costs one 50 MB join).
+ * straight from it; only a line that spans chunks is copied and joined (a 50 MB line costs two 50 MB copies).
  *
  * Byte-range pieces follow the Hadoop convention so ranges of one file are disjoint and complete: a
  * piece `[start, end)` owns every line whose first byte lies in `[start, end)`. A piece that starts
@@ -35,7 +35,8 @@ const NL = 10;
 
 /**
  * Yields each non-blank line as a string (UTF-8, BOM at offset 0 removed, trailing `\r` kept: JSON
- * treats it as whitespace). `pos` is updated in place before every yield.
+ * treats it as whitespace). `pos` is updated in place before every yield. Nothing of a chunk is kept
+ * once the next is asked for, so sources may reuse chunk memory (`StreamOptions.reuseChunks`).
  */
 export async function* splitLines(chunks: AsyncIterable<Uint8Array>, pos: LinePos, opts: SplitOptions = {}): AsyncGenerator<string> {
   let offset = opts.base ?? 0; // stream offset of chunk[0]
@@ -60,7 +61,8 @@ export async function* splitLines(chunks: AsyncIterable<Uint8Array>, pos: LinePo
     while (from < chunk.length) {
       const nl = chunk.indexOf(NL, from);
       if (nl < 0) {
-        if (!skipping && lineStart < end) pending.push(chunk.subarray(from));
+        // a copy: the source may reuse this chunk's memory once the next one is asked for
+        if (!skipping && lineStart < end) pending.push(Buffer.from(chunk.subarray(from)));
         break;
       }
       const next = offset + nl + 1;

@@ -5,7 +5,7 @@
  * prefetch (one row group's compressed column chunks).
  */
 import type { FileMetaData } from "hyparquet";
-import type { ByteSource } from "./types.js";
+import type { ByteSource, StreamOptions } from "./types.js";
 
 interface Span {
   start: number;
@@ -43,9 +43,9 @@ export class ReadAhead implements ByteSource {
     return s.start === start && s.end === end ? buf : buf.slice(start - s.start, end - s.start);
   }
 
-  stream(start?: number, end?: number): AsyncIterable<Uint8Array> {
+  stream(start?: number, end?: number, options?: StreamOptions): AsyncIterable<Uint8Array> {
     if (!this.base.stream) throw new Error("base source has no stream()");
-    return this.base.stream(start ?? 0, end ?? this.base.byteLength);
+    return this.base.stream(start ?? 0, end ?? this.base.byteLength, options);
   }
 
   async close(): Promise<void> {

@@ -109,6 +109,8 @@ function preview(text: string): string {
   return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 }
 
+const REUSE = { reuseChunks: true } as const;
+
 async function* readLines(piece: Piece, resume: PiecePos | undefined, ctx: ReadContext, cur: Cursor): AsyncGenerator<RawRecord> {
   const { src, file } = ctx;
   const pos: LinePos = { start: 0, next: 0, line: 0 };
@@ -119,9 +121,12 @@ async function* readLines(piece: Piece, resume: PiecePos | undefined, ctx: ReadC
     const skipPartial = resume === undefined && start > 0;
     const from = skipPartial ? start - 1 : start;
     const firstLine = resume?.line ?? (piece.start === 0 ? 1 : 0);
-    lines = splitLines(readSequential(src, from, src.byteLength), pos, { base: from, skipPartial, end: piece.end, firstLine });
+    // splitLines keeps no chunk once it asks for the next, so plain text may be read into reused memory
+    lines = splitLines(readSequential(src, from, src.byteLength, REUSE), pos, { base: from, skipPartial, end: piece.end, firstLine });
   } else {
-    lines = splitLines(decompress(readSequential(src), file.codec, file.name), pos, { skipBefore: resume?.line ?? 1 });
+    // a decompressor may still hold its input chunks: those get fresh memory
+    const raw = readSequential(src, 0, src.byteLength, file.codec === "none" ? REUSE : undefined);
+    lines = splitLines(decompress(raw, file.codec, file.name), pos, { skipBefore: resume?.line ?? 1 });
   }
   cur.row = -1;
   cur.nextRow = -1;

@@ -72,9 +72,18 @@ export interface ByteSource {
    * Sequential chunks of `[start, end)`. Implementations stream (one HTTP GET resumed by range on a
    * cut, a file read stream); see `readSequential` for the generic fallback over `slice`.
    */
-  stream?(start: number, end?: number): AsyncIterable<Uint8Array>;
+  stream?(start: number, end?: number, options?: StreamOptions): AsyncIterable<Uint8Array>;
   /** Release file handles / archives. Idempotent. */
   close?(): Promise<void>;
+}
+
+/** Options of {@link ByteSource.stream}. */
+export interface StreamOptions {
+  /**
+   * The consumer is done with a chunk once it asks for the next one (it copies anything it keeps),
+   * so the source may read later chunks into the same memory. Sources that cannot reuse ignore it.
+   */
+  reuseChunks?: boolean;
 }
 
 /** A raw record as read from a file, before it becomes a {@link Document}. */

@@ -49,3 +49,69 @@ describe("fileSource.slice", () => {
     }
   });
 });
+
+describe("fileSource.stream with reuseChunks", () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let path: string;
+  let bytes: Buffer;
+  beforeAll(() => {
+    tmp = tempDir();
+    path = join(tmp.dir, "blob.bin");
+    bytes = randomBytes(5 * 1024 * 1024 + 777);
+    writeFileSync(path, bytes);
+  });
+  afterAll(() => tmp.cleanup());
+
+  it("yields exactly the range's bytes when each chunk is consumed before the next is asked for", async () => {
+    const src = await fileSource(path);
+    try {
+      for (const [a, b] of [[0, bytes.length], [1, (1 << 20) + 1], [12345, bytes.length - 3], [7, 9]] as const) {
+        const parts: Buffer[] = [];
+        const seen = new Set<ArrayBufferLike>();
+        for await (const c of src.stream!(a, b, { reuseChunks: true })) {
+          parts.push(Buffer.from(c)); // a copy, as the contract asks
+          seen.add(c.buffer);
+        }
+        const got = Buffer.concat(parts);
+        expect(got.equals(bytes.subarray(a, b)), `${a}..${b}`).toBe(true);
+        expect(seen.size, "two buffers alternate").toBeLessThanOrEqual(2);
+      }
+    } finally {
+      await src.close?.();
+    }
+  });
+
+  it("a consumer that stops early leaves the next stream correct (its buffers are reused)", async () => {
+    const src = await fileSource(path);
+    try {
+      for await (const c of src.stream!(0, bytes.length, { reuseChunks: true })) {
+        expect(c.length).toBeGreaterThan(0);
+        break; // a read into the other buffer is in flight here
+      }
+      const parts: Buffer[] = [];
+      for await (const c of src.stream!(100, bytes.length, { reuseChunks: true })) parts.push(Buffer.from(c));
+      expect(Buffer.concat(parts).equals(bytes.subarray(100))).toBe(true);
+    } finally {
+      await src.close?.();
+    }
+  });
+
+  it("a file that shrinks while streamed fails with a SourceError naming the file and offset", async () => {
+    const p = join(tmp.dir, "shrinks-stream.bin");
+    writeFileSync(p, bytes);
+    const src = await fileSource(p);
+    try {
+      truncateSync(p, 3 << 20);
+      const err = await (async () => {
+        for await (const _ of src.stream!(0, bytes.length, { reuseChunks: true })) {
+          // drain
+        }
+      })().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SourceError);
+      expect((err as SourceError).context.file).toBe(p);
+      expect((err as SourceError).context.offset).toBe(3 << 20);
+    } finally {
+      await src.close?.();
+    }
+  });
+});
