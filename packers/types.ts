@@ -8,7 +8,9 @@ import type { BufferPool } from "./pool.js";
 export interface TokenizedDoc {
   /**
    * Token ids. The packer keeps a reference (no copy) until every row holding the document has been
-   * written into a batch, so do not overwrite the memory behind this view after handing it over.
+   * written into a batch, so do not overwrite the memory behind this view after handing it over. The
+   * bfd/ffd windows copy the leftovers they carry into a later window, so a view is held for at most
+   * two windows (plus the rows of a batch not yet taken).
    */
   readonly ids: Uint32Array;
   /**

@@ -2,10 +2,11 @@
  * `bfd` / `ffd`: collect a window of pieces, sort them longest first, place each into a row chosen by a
  * {@link FitIndex} (best fit or first fit), and emit the rows. With `carryOver`, the pieces of the
  * least-filled rows (at most a quarter of a window) go back into the next window instead of being
- * emitted half empty; only the final window pads freely.
+ * emitted half empty (on a copy of their tokens: see `ownedPiece`); only the final window pads freely.
  */
 import { PackOptionsError } from "../../src/errors.js";
 import type { Piece } from "../pieces.js";
+import type { TokenizedDoc } from "../types.js";
 import { BestFitIndex, FirstFitIndex, type FitIndex } from "./fit.js";
 import type { PlannerState, Row, RowPlanner } from "./row.js";
 import { shuffleInPlace } from "./shuffle.js";
@@ -96,8 +97,27 @@ export class WindowPlanner implements RowPlanner {
       if (n + row.pieces.length > budget) break;
       n += row.pieces.length;
       carried[i] = 1;
-      for (const p of row.pieces) this.pending.push(p);
+      for (const p of row.pieces) this.pending.push(ownedPiece(p));
     }
     return rows.filter((_, i) => carried[i] === 0);
   }
+}
+
+/** Documents the planner copied: their pieces are carried again as they are. */
+const copies = new WeakSet<TokenizedDoc>();
+
+/**
+ * A carried piece on its own copy of its tokens (plus the next one: the label of its last token), so
+ * a short leftover that waits several windows does not keep the caller's whole array alive: the
+ * pipeline hands documents over as views into one buffer per chunk of hundreds of documents.
+ * Positions count from the piece's start, so re-basing it changes no batch.
+ */
+function ownedPiece(p: Piece): Piece {
+  if (copies.has(p.doc)) return p;
+  const end = Math.min(p.start + p.len + 1, p.doc.ids.length);
+  const ids = p.doc.ids.slice(p.start, end);
+  const mask = p.doc.lossMask;
+  const doc: TokenizedDoc = mask === undefined ? { ids } : { ids, lossMask: mask.slice(p.start, end) };
+  copies.add(doc);
+  return { doc, start: 0, len: p.len };
 }

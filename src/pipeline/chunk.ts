@@ -171,13 +171,13 @@ export function encodeChunk(tokenizer: Tokenizer, docs: readonly SftDocument[], 
 }
 
 /**
- * The documents of a buffer from {@link encodeChunk}: views into it, or with `own` a copy per
- * document. Copies matter when documents outlive the chunk: a document waiting in a bfd window
- * (with carry-over, a short leftover can wait a long time) would otherwise keep its whole chunk
- * alive, so the pipeline's memory grew with the input (peak RSS 140 → 256 MB from 8k to 100k
- * documents); with copies it is bounded by the tokens the packer holds.
+ * The documents of a buffer from {@link encodeChunk}, as views into it (no copy). A document that
+ * outlives its chunk keeps the whole buffer alive, so holders of long-lived documents copy them: the
+ * packer's bfd/ffd windows copy the leftovers they carry over (which can wait many windows); without
+ * that, views made the pipeline's memory grow with the input (peak RSS 140 → 256 MB from 8k to 100k
+ * documents).
  */
-export function decodeChunk(buffer: ArrayBuffer, own = false): EncodedChunk {
+export function decodeChunk(buffer: ArrayBuffer): EncodedChunk {
   const top = new Uint32Array(buffer, 0, HEADER_WORDS);
   const n = top[0]!;
   const total = top[1]!;
@@ -192,8 +192,7 @@ export function decodeChunk(buffer: ArrayBuffer, own = false): EncodedChunk {
     if (present[i] === 0) continue;
     const a = offsets[i]!;
     const b = offsets[i + 1]!;
-    if (own) docs[i] = masks === undefined ? { ids: ids.slice(a, b) } : { ids: ids.slice(a, b), lossMask: masks.slice(a, b) };
-    else docs[i] = masks === undefined ? { ids: ids.subarray(a, b) } : { ids: ids.subarray(a, b), lossMask: masks.subarray(a, b) };
+    docs[i] = masks === undefined ? { ids: ids.subarray(a, b) } : { ids: ids.subarray(a, b), lossMask: masks.subarray(a, b) };
   }
   return { count: n, chars: top[3]!, docs, buffer };
 }

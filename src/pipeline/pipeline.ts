@@ -350,7 +350,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
             const at = r.at[i]!;
             return at < 0 || kind === "none" ? { ...ref } : kind === "line" ? { ...ref, line: at } : { ...ref, row: at };
           };
-          return { chunk: decodeChunk(r.buffer, true), source, stats: r.stats };
+          return { chunk: decodeChunk(r.buffer), source, stats: r.stats };
         });
         p.catch(() => undefined); // awaited in order later; avoid an unhandled rejection meanwhile
         yield {
@@ -386,9 +386,9 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     let result: () => Promise<ChunkResult>;
     if (local !== undefined) {
       // Encoded when consumed (prefetch 1): the calling thread does one thing at a time anyway.
-      result = async () => ({ chunk: decodeChunk(local(docs), true), source });
+      result = async () => ({ chunk: decodeChunk(local(docs)), source });
     } else {
-      const p = this.pool!.encode(this.spec, docs).then((b) => ({ chunk: decodeChunk(b, true), source }));
+      const p = this.pool!.encode(this.spec, docs).then((b) => ({ chunk: decodeChunk(b), source }));
       p.catch(() => undefined); // awaited in order later; avoid an unhandled rejection meanwhile
       result = () => p;
     }

@@ -1,6 +1,6 @@
 /** Properties every packing algorithm must satisfy, checked on seeded random documents. */
 import { describe, expect, it } from "vitest";
-import { IGNORE_INDEX, packDocuments, packDocumentsSync, type PackAlgorithm, type PackedBatch, type PackStats, type TokenizedDoc } from "../../packers/index.js";
+import { IGNORE_INDEX, Packer, packDocuments, packDocumentsSync, type PackAlgorithm, type PackedBatch, type PackStats, type TokenizedDoc } from "../../packers/index.js";
 import { docOf, idOf, makeDocs, posOf, segmentsOf } from "./helpers.js";
 
 function collect(docs: TokenizedDoc[], opts: Parameters<typeof packDocumentsSync>[1]): { batches: PackedBatch[]; stats: PackStats } {
@@ -173,6 +173,36 @@ describe("algorithm-specific shapes", () => {
     const seeded = key(collect(docs, { seqLen: 64, batchSize: 4, windowSize: 500, seed: 1 }).batches);
     expect(seeded).not.toEqual(plain);
     expect([...seeded].sort()).toEqual([...plain].sort());
+  });
+
+  it.each(["bfd", "ffd"] as const)("%s keeps no view of a document's array once two windows have passed (carried leftovers are copied)", (algorithm) => {
+    // Documents of varied lengths, some overlong (split, with labels across the cut) and masked: the
+    // packer's leftovers wait several windows. After each push and drain, the arrays of documents
+    // pushed more than two windows ago are clobbered, as a caller reusing its memory would; the
+    // batches must still equal those of a run whose arrays stay intact.
+    const window = 64;
+    const opts = { seqLen: 48, batchSize: 4, algorithm, windowSize: window } as const;
+    const make = () => makeDocs(1500, 1, 70, 21, true);
+    const expected = collect(make(), opts).batches;
+    const docs = make();
+    const p = new Packer(opts);
+    const got: PackedBatch[] = [];
+    docs.forEach((d, i) => {
+      p.push(d);
+      for (let b = p.take(); b !== undefined; b = p.take()) got.push(b);
+      const old = docs[i - 2 * window];
+      if (old !== undefined) {
+        old.ids.fill(0xffffffff);
+        old.lossMask?.fill(0);
+      }
+    });
+    p.finish();
+    for (let b = p.take(); b !== undefined; b = p.take()) got.push(b);
+    expect(got.length).toBe(expected.length);
+    got.forEach((b, i) => {
+      const e = expected[i]!;
+      for (const k of ["inputIds", "labels", "positionIds", "segmentIds", "attentionMask"] as const) expect(Buffer.from(b[k].buffer, b[k].byteOffset, b[k].byteLength).equals(Buffer.from(e[k].buffer, e[k].byteOffset, e[k].byteLength)), `batch ${i} ${k}`).toBe(true);
+    });
   });
 
   it("dropLast drops the partial final batch and counts its tokens", () => {
