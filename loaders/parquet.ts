@@ -5,14 +5,60 @@
  * headers, unsupported encodings) becomes an {@link InputFormatError} naming the file.
  */
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
-import { parquetMetadataAsync, parquetRead, parquetSchema } from "hyparquet";
 import type { FileMetaData, SchemaTree } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
+import type { compressors as Compressors } from "hyparquet-compressors";
 import { InputFormatError, TokpackError } from "../src/errors.js";
 import type { ByteSource, RawRecord } from "./types.js";
 import { PageArena } from "./page-arena.js";
 import { snappyPages, type SnappyPages } from "./snappy.js";
 import { zstdDecoder, zstdDecompressInto } from "./zstd.js";
+
+/**
+ * hyparquet and hyparquet-compressors are imported on first use (a footer read, a page of a codec
+ * decoded in JS): ~110 ms of module loading that a JSONL run, and each worker thread of one, skips.
+ */
+let hyparquetModule: typeof import("hyparquet") | undefined;
+let jsCompressors: typeof Compressors | undefined;
+
+async function loadHyparquet(): Promise<typeof import("hyparquet")> {
+  return (hyparquetModule ??= await import("hyparquet"));
+}
+
+/** hyparquet for synchronous callers, which only run on a footer that was read (and so loaded it). */
+function hyparquet(): typeof import("hyparquet") {
+  if (hyparquetModule === undefined) throw new TokpackError("ERR_INTERNAL", "parquet schema used before any footer was read");
+  return hyparquetModule;
+}
+
+/** Codecs decoded without hyparquet-compressors (snappy only with a page store: see `codecsWith`). */
+const NATIVE_CODECS = new Set(["UNCOMPRESSED", "ZSTD", "GZIP", "BROTLI"]);
+
+/** Loads hyparquet-compressors when rows `[rowStart, rowEnd)` have a column no native decoder handles. */
+async function loadJsCompressors(md: FileMetaData, rowStart: number, rowEnd: number, columns: string[] | undefined, snappyNative: boolean): Promise<void> {
+  if (jsCompressors !== undefined) return;
+  let needed = false;
+  forChunksIn(md, rowStart, rowEnd, columns, (m) => {
+    if (!NATIVE_CODECS.has(m.codec) && !(m.codec === "SNAPPY" && snappyNative)) needed = true;
+  });
+  if (needed) jsCompressors = (await import("hyparquet-compressors")).compressors;
+}
+
+type ColumnMeta = NonNullable<FileMetaData["row_groups"][number]["columns"][number]["meta_data"]>;
+
+/** Calls `f` with the metadata of every chunk of `columns` (all when undefined) in row groups overlapping the rows. */
+function forChunksIn(md: FileMetaData, rowStart: number, rowEnd: number, columns: string[] | undefined, f: (m: ColumnMeta) => void): void {
+  let at = 0;
+  for (const rg of md.row_groups) {
+    const n = Number(rg.num_rows);
+    if (at < rowEnd && at + n > rowStart) {
+      for (const c of rg.columns) {
+        const m = c.meta_data;
+        if (m && (!columns || columns.includes(m.path_in_schema[0] ?? ""))) f(m);
+      }
+    }
+    at += n;
+  }
+}
 
 /** A page that decompressed to the wrong size is corrupt (the footer's size is what hyparquet decodes). */
 function sized(out: Uint8Array, outputLength: number, codec: string): Uint8Array {
@@ -27,9 +73,9 @@ function sized(out: Uint8Array, outputLength: number, codec: string): Uint8Array
  * WebAssembly instead of the pure-JS fzstd, into memory from `alloc` (`zstd.ts`); gzip and brotli in
  * node:zlib's native code instead of pure JS (gzip pages ~2× faster end to end).
  */
-function codecsWith(alloc: (bytes: number) => Uint8Array, snappy?: SnappyPages): typeof compressors {
+function codecsWith(alloc: (bytes: number) => Uint8Array, snappy?: SnappyPages): typeof Compressors {
   return {
-    ...compressors,
+    ...jsCompressors,
     ...(snappy !== undefined ? { SNAPPY: (input: Uint8Array, outputLength: number) => snappy.decompress(input, outputLength) } : {}),
     ZSTD: (input: Uint8Array, outputLength: number) => zstdDecompressInto(input, alloc(outputLength)),
     // one output chunk of the page's size: no growing and joining of 64 KiB pieces
@@ -38,13 +84,12 @@ function codecsWith(alloc: (bytes: number) => Uint8Array, snappy?: SnappyPages):
   };
 }
 
-const codecs = codecsWith((bytes) => new Uint8Array(bytes));
-
 /** The footer of a parquet file; errors name the file. */
 export async function parquetFooter(src: ByteSource): Promise<FileMetaData> {
   if (src.byteLength < 12) throw new InputFormatError(`too small to be parquet (${src.byteLength} bytes)`, { file: src.name });
   try {
     // 64 KiB covers most footers; hyparquet fetches the rest when one is larger (default: 512 KiB)
+    const { parquetMetadataAsync, parquetSchema } = await loadHyparquet();
     const md = await parquetMetadataAsync(src, { initialFetchSize: 64 * 1024 });
     parquetSchema(md); // validates the schema tree now, not at the first row group
     let total = 0n;
@@ -61,7 +106,7 @@ export async function parquetFooter(src: ByteSource): Promise<FileMetaData> {
 
 /** Top-level column names in schema order. */
 export function topLevelColumns(md: FileMetaData): string[] {
-  return parquetSchema(md).children.map((c) => c.element.name);
+  return hyparquet().parquetSchema(md).children.map((c) => c.element.name);
 }
 
 /** First row of each row group, plus the total at the end (length = row groups + 1). */
@@ -108,19 +153,11 @@ export function releasePageMemory(src: ByteSource): void {
 function snappyBytes(md: FileMetaData, rowStart: number, rowEnd: number, columns: string[] | undefined): number {
   let pages = 0;
   let input = 0;
-  let at = 0;
-  for (const rg of md.row_groups) {
-    const n = Number(rg.num_rows);
-    if (at < rowEnd && at + n > rowStart) {
-      for (const c of rg.columns) {
-        const m = c.meta_data;
-        if (!m || m.codec !== "SNAPPY" || (columns && !columns.includes(m.path_in_schema[0] ?? ""))) continue;
-        pages += Number(m.total_uncompressed_size);
-        input = Math.max(input, Number(m.total_compressed_size));
-      }
-    }
-    at += n;
-  }
+  forChunksIn(md, rowStart, rowEnd, columns, (m) => {
+    if (m.codec !== "SNAPPY") return;
+    pages += Number(m.total_uncompressed_size);
+    input = Math.max(input, Number(m.total_compressed_size));
+  });
   return pages === 0 ? 0 : pages + input;
 }
 
@@ -142,8 +179,11 @@ const rawStrings = { stringFromBytes: (b: Uint8Array) => b };
 export async function readParquetRows(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, columns: string[] | undefined, lazyStrings = false): Promise<RawRecord[]> {
   let rows: RawRecord[] | undefined;
   try {
-    await zstdDecoder();
-    let use = codecs;
+    const { parquetRead } = await loadHyparquet();
+    let zstd = false;
+    forChunksIn(md, rowStart, rowEnd, columns, (m) => (zstd ||= m.codec === "ZSTD"));
+    if (zstd) await zstdDecoder();
+    let use: typeof Compressors;
     if (lazyStrings) {
       // the rows of the previous call on this source have been consumed: reuse their pages' memory
       let arena = arenas.get(src);
@@ -157,7 +197,12 @@ export async function readParquetRows(src: ByteSource, md: FileMetaData, rowStar
       const snappy = snappyBytes(md, rowStart, rowEnd, columns);
       if (snappy > 0 && arena.snappy === null) arena.snappy = snappyPages();
       arena.snappy?.reset(snappy);
-      use = codecsWith((bytes) => pages.alloc(bytes), snappy > 0 ? (arena.snappy ?? undefined) : undefined);
+      const store = snappy > 0 ? (arena.snappy ?? undefined) : undefined;
+      await loadJsCompressors(md, rowStart, rowEnd, columns, store !== undefined);
+      use = codecsWith((bytes) => pages.alloc(bytes), store);
+    } else {
+      await loadJsCompressors(md, rowStart, rowEnd, columns, false);
+      use = codecsWith((bytes) => new Uint8Array(bytes));
     }
     await parquetRead({
       file: src,
@@ -189,7 +234,7 @@ export async function readParquetRows(src: ByteSource, md: FileMetaData, rowStar
  * such fields cost one schema walk.
  */
 function fixEmptyRepeated(rows: RawRecord[], md: FileMetaData, columns: string[] | undefined): void {
-  const tops = parquetSchema(md).children.filter((c) => (!columns || columns.includes(c.element.name)) && hasNestedRepeated(c));
+  const tops = hyparquet().parquetSchema(md).children.filter((c) => (!columns || columns.includes(c.element.name)) && hasNestedRepeated(c));
   if (tops.length === 0) return;
   for (const row of rows) for (const t of tops) fixValue(row, t.element.name, t);
 }

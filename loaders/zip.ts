@@ -4,7 +4,7 @@
  * a deflated entry streams through node-stream-zip's inflater, and is inflated into memory only when
  * a reader needs random access (a parquet entry).
  */
-import StreamZip from "node-stream-zip";
+import type StreamZip from "node-stream-zip";
 import { SourceError, TokpackError } from "../src/errors.js";
 import { bufferSource, fileSource, subSource } from "./bytes.js";
 import type { ByteSource } from "./types.js";
@@ -35,8 +35,9 @@ export function zipEntryName(archive: string, entry: string): string {
 
 /** Opens `path` as a zip archive. A truncated or damaged archive → {@link SourceError} naming it. */
 export async function openZip(path: string): Promise<ZipArchive> {
+  const { default: Zip } = await import("node-stream-zip"); // on first use: most runs read no archive
   const base = await fileSource(path);
-  const zip = new StreamZip.async({ file: path, storeEntries: true });
+  const zip = new Zip.async({ file: path, storeEntries: true });
   let all: Record<string, StreamZip.ZipEntry>;
   try {
     all = await zip.entries();

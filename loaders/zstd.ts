@@ -8,7 +8,7 @@
  * decoder never finds its input empty mid-stream, and (b) treats a long run of steps that produce
  * nothing as corrupt data (the C decoder stops advancing after an error).
  */
-import { ZSTDDecoder } from "zstddec/stream";
+import type { ZSTDDecoder } from "zstddec/stream";
 import { instantiateWith, packagedWasmModule } from "./wasm.js";
 
 let decoder: Promise<ZSTDDecoder> | undefined;
@@ -17,8 +17,12 @@ let ready: ZSTDDecoder | undefined;
 /** The thread's decoder, instantiated once. */
 export function zstdDecoder(): Promise<ZSTDDecoder> {
   if (decoder === undefined) {
-    const d = new ZSTDDecoder();
-    decoder = d.init().then(() => (ready = d));
+    // imported on first use: a run without zstd data never loads it (worker start-up)
+    decoder = import("zstddec/stream").then(async ({ ZSTDDecoder: Decoder }) => {
+      const d = new Decoder();
+      await d.init();
+      return (ready = d);
+    });
     decoder.catch(() => (decoder = undefined));
   }
   return decoder;
