@@ -20,7 +20,9 @@ export const LOADER_FLAGS = {
 } as const;
 
 /** Help lines for the flags above. */
-export const LOADER_USAGE = `  --field F             text from field F (dotted paths reach into objects); default: text
+export const LOADER_USAGE = `  --field F             text from field F (dotted paths reach into objects). Default: a record with
+                        messages / conversations is a chat, one with prompt and completion (and no
+                        text) a pair, any other its text field
   --template T          join fields, e.g. '{question}\\n\\n{answer}' (\\n, \\t escapes understood)
   --rank R              this rank (with --world-size)
   --world-size W        number of ranks sharing the data
