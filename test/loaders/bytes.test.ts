@@ -6,17 +6,19 @@ import { fileSource } from "../../loaders/bytes.js";
 import { SourceError } from "../../src/errors.js";
 import { tempDir } from "./helpers.js";
 
+// one random file for every test here: large enough for parallel slices and many stream chunks
+let tmp: ReturnType<typeof tempDir>;
+let path: string;
+let bytes: Buffer;
+beforeAll(() => {
+  tmp = tempDir();
+  path = join(tmp.dir, "blob.bin");
+  bytes = randomBytes(21 * 1024 * 1024 + 12345);
+  writeFileSync(path, bytes);
+});
+afterAll(() => tmp.cleanup());
+
 describe("fileSource.slice", () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let path: string;
-  let bytes: Buffer;
-  beforeAll(() => {
-    tmp = tempDir();
-    path = join(tmp.dir, "blob.bin");
-    bytes = randomBytes(21 * 1024 * 1024 + 12345);
-    writeFileSync(path, bytes);
-  });
-  afterAll(() => tmp.cleanup());
 
   it("returns exactly the bytes of small and large ranges (large ones are read in parallel parts)", async () => {
     const src = await fileSource(path);
@@ -51,16 +53,6 @@ describe("fileSource.slice", () => {
 });
 
 describe("fileSource.stream with reuseChunks", () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let path: string;
-  let bytes: Buffer;
-  beforeAll(() => {
-    tmp = tempDir();
-    path = join(tmp.dir, "blob.bin");
-    bytes = randomBytes(5 * 1024 * 1024 + 777);
-    writeFileSync(path, bytes);
-  });
-  afterAll(() => tmp.cleanup());
 
   it("yields exactly the range's bytes when each chunk is consumed before the next is asked for", async () => {
     const src = await fileSource(path);
