@@ -11,7 +11,7 @@ import { InputFormatError, TokpackError } from "../src/errors.js";
 import type { ByteSource, RawRecord } from "./types.js";
 import { PageArena } from "./page-arena.js";
 import { snappyPages, type SnappyPages } from "./snappy.js";
-import { zstdDecoder, zstdDecompressInto } from "./zstd.js";
+import { zstdDecoder, zstdDecompressInto, zstdOneShot } from "./zstd.js";
 
 /**
  * hyparquet and hyparquet-compressors are imported on first use (a footer read, a page of a codec
@@ -182,7 +182,8 @@ export async function readParquetRows(src: ByteSource, md: FileMetaData, rowStar
     const { parquetRead } = await loadHyparquet();
     let zstd = false;
     forChunksIn(md, rowStart, rowEnd, columns, (m) => (zstd ||= m.codec === "ZSTD"));
-    if (zstd) await zstdDecoder();
+    // zstddec's own instance (~17 MB) only serves as the fallback when the one-shot one cannot be made
+    if (zstd && !zstdOneShot()) await zstdDecoder();
     let use: typeof Compressors;
     if (lazyStrings) {
       // the rows of the previous call on this source have been consumed: reuse their pages' memory
