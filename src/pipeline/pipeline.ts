@@ -301,7 +301,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
 
   /**
    * Gives the workers one copy of the tokenizer's tables, when its family can share them (tiktoken
-   * encodings, byte-level BPE tokenizer.json): a loaded tokenizer passed in shares its own; a spec
+   * encodings, BPE tokenizer.json): a loaded tokenizer passed in shares its own; a spec
    * is loaded by one worker for all. Each other worker then saves the load (0.5–1.5 s) and its memory.
    */
   private async shareTokenizer(pool: TokenizePool): Promise<void> {

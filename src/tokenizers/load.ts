@@ -37,16 +37,14 @@ export function loadTokenizer(spec: string): Promise<Tokenizer> {
 
 /**
  * Whether `spec` may load a tokenizer whose tables threads can share (`Tokenizer.shareTables`):
- * tiktoken encodings, and tokenizer.json files unless a built-in known not to be byte-level BPE.
+ * tiktoken encodings and BPE tokenizer.json files (byte-level or SentencePiece-style). A file is
+ * assumed to be one (most are); WordPiece files simply share nothing.
  */
 export function sharesTables(spec: string): boolean {
   const builtin = resolveBuiltin(spec);
-  if (builtin === undefined) return true; // a file: .tiktoken, or a tokenizer.json that is most often byte-level BPE
-  return builtin.kind === "tiktoken-json" || builtin.kind === "gpt2" || (builtin.kind === "tokenizer-json" && !NOT_BYTE_LEVEL.has(spec));
+  if (builtin === undefined) return true; // a file: .tiktoken, or a tokenizer.json that is most often BPE
+  return builtin.kind === "tiktoken-json" || builtin.kind === "gpt2" || builtin.kind === "tokenizer-json";
 }
-
-/** Built-in tokenizer.json names whose model is not byte-level BPE (each thread loads its own). */
-const NOT_BYTE_LEVEL = new Set(["llama-2", "gemma3"]);
 
 /** The tokenizer around another thread's shared tables (no parsing, no building). */
 export async function tokenizerFromShared(shared: SharedTokenizer): Promise<Tokenizer> {

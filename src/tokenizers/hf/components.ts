@@ -3,7 +3,7 @@
  * `tokenizers` runs them: added-token split → normalizer → pre-tokenizer → model → post-processor;
  * and decoder on the way back. Offsets are not tracked: tokpack only needs ids.
  */
-import type { SharedByteBpe } from "./bpe-model.js";
+import type { SharedBpe } from "./bpe-model.js";
 
 /** Maps (a segment of) the input to its normalized form. */
 export interface Normalizer {
@@ -35,8 +35,8 @@ export interface Model {
   idToToken(id: number): string | undefined;
   /** The unknown token's id, if the model has one. */
   readonly unkId: number | undefined;
-  /** Its tables for other threads (byte-level BPE only); the model moves onto the shared copies. */
-  shareTables?(): SharedByteBpe;
+  /** Its tables for other threads (BPE models); the model moves onto the shared copies. */
+  shareTables?(): SharedBpe;
 }
 
 /** Turns the list of token strings back into string chunks (HF `decode_chain`). */

@@ -14,7 +14,7 @@ import { forEachSplit } from "../split.js";
 import { wellFormed } from "../utf8.js";
 import { AddedTokenMatcher, type AddedTokenJson, type Segment } from "./added-tokens.js";
 import { unicodeToByte } from "./byte-level.js";
-import { byteLevelBpeModel, createBpeModel, type BpeJson, type SharedByteBpe } from "./bpe-model.js";
+import { bpeModelFromShared, createBpeModel, type BpeJson, type SharedBpe } from "./bpe-model.js";
 import { ensureSpace, type Decoder, type Model, type Normalizer } from "./components.js";
 import { createDecoder } from "./decoders.js";
 import { createNormalizer } from "./normalizers.js";
@@ -32,16 +32,16 @@ interface TokenizerJson {
 }
 
 /**
- * A byte-level BPE tokenizer.json for worker threads: the file's JSON without the model's vocab and
- * merges, the ids found for bos/eos/pad, and the model's shared tables.
+ * A BPE tokenizer.json (byte-level or SentencePiece-style) for worker threads: the file's JSON
+ * without the model's vocab and merges, the ids found for bos/eos/pad, and the model's shared tables.
  */
 export interface SharedHfTokenizer {
-  kind: "hf-byte-bpe";
+  kind: "hf-bpe";
   name: string;
   file: string;
   config: unknown;
   special: SpecialTokenIds;
-  model: SharedByteBpe;
+  model: SharedBpe;
 }
 
 /** Normalizers after which decode(encode(s)) can differ from s. */
@@ -84,7 +84,7 @@ export class HfTokenizer extends BaseTokenizer {
     this.normalizer = createNormalizer(json.normalizer, file);
     this.preTokenizer = createPreTokenizer(json.pre_tokenizer, file);
     this.byteLevel = this.preTokenizer?.byteLevel === true || (json.decoder as { type?: string } | null)?.type === "ByteLevel";
-    this.model = shared !== undefined ? byteLevelBpeModel(shared.model) : createModel(json.model, this.byteLevel, file);
+    this.model = shared !== undefined ? bpeModelFromShared(shared.model) : createModel(json.model, this.byteLevel, file);
     this.decoder = createDecoder(json.decoder, file);
     this.affixes = createPostProcessor(json.post_processor, file);
     const added = json.added_tokens ?? [];
@@ -118,11 +118,12 @@ export class HfTokenizer extends BaseTokenizer {
       const shareModel = model.shareTables.bind(model);
       // what a shared copy rebuilds from: the JSON less the model's vocab and merges
       const config: TokenizerJson = { ...json, model: { ...json.model, vocab: {}, merges: [] } as TokenizerJson["model"] };
-      this.shareTables = () => ({ kind: "hf-byte-bpe", name, file, config, special: this.special, model: shareModel() });
+      let shared: SharedHfTokenizer | undefined; // made once: every caller gets the same tables
+      this.shareTables = () => (shared ??= { kind: "hf-bpe", name, file, config, special: this.special, model: shareModel() });
     }
   }
 
-  /** Byte-level BPE models only: see `Tokenizer.shareTables`. */
+  /** BPE models only (byte-level and SentencePiece-style): see `Tokenizer.shareTables`. */
   readonly shareTables?: () => SharedHfTokenizer;
 
   protected encodeCore(text: string, out: Uint32Array, pos: number, options: EncodeOptions | undefined): number {
