@@ -9,8 +9,8 @@ import { boolFlag, parseFlags } from "./args.js";
 export const CACHE_USAGE = `Usage: tokpack cache [--clear]
 
 Prints where tokpack keeps built tokenizer tables, how many entries there are and their size.
-Loads of tiktoken encodings and BPE tokenizer.json files (byte-level or SentencePiece-style) read an
-entry instead of building the tables (~5-10x faster); an entry is keyed by the source files' bytes.
+Loads of tiktoken encodings and tokenizer.json files (BPE or WordPiece) read an entry instead of
+building the tables (~2-10x faster); an entry is keyed by the source files' bytes.
 
   --clear   delete every entry
 

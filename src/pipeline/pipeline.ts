@@ -35,7 +35,6 @@ import {
 } from "../../packers/index.js";
 import { PackOptionsError, PipelineError } from "../errors.js";
 import type { EncodeDocumentOptions, SftDocument } from "../sft/index.js";
-import { sharesTables } from "../tokenizers/load.js";
 import type { Tokenizer } from "../tokenizers/types.js";
 import { decodeChunk, type EncodeSpec, type EncodedChunk, type TemplateSpec } from "./chunk.js";
 import { encoderFor } from "./encoder.js";
@@ -300,14 +299,14 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
   }
 
   /**
-   * Gives the workers one copy of the tokenizer's tables, when its family can share them (tiktoken
-   * encodings, BPE tokenizer.json): a loaded tokenizer passed in shares its own; a spec
-   * is loaded by one worker for all. Each other worker then saves the load (0.5–1.5 s) and its memory.
+   * Gives the workers one copy of the tokenizer's tables (every family tokpack loads shares them:
+   * tiktoken encodings, BPE and WordPiece tokenizer.json): a loaded tokenizer passed in shares its
+   * own; a spec is loaded by one worker for all. Each other worker then saves the load and its memory.
    */
   private async shareTokenizer(pool: TokenizePool): Promise<void> {
     const t = this.opts.tokenizer;
     if (typeof t !== "string") pool.shareTokenizer(t.shareTables?.());
-    else if (sharesTables(t)) await pool.shareTokenizerLoadedBy(t);
+    else await pool.shareTokenizerLoadedBy(t);
   }
 
   /** Deliver every batch the packer has complete (after `finish()`, the partial last one too). */

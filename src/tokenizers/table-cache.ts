@@ -43,6 +43,8 @@ const LAYOUT_SOURCES = [
   "./hf/byte-level",
   "./hf/components",
   "./hf/gpt2-files",
+  "./hf/wordpiece",
+  "./builtin-bert",
   "./load",
   "./table-cache",
 ];

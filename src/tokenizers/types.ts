@@ -64,8 +64,8 @@ export interface Tokenizer {
   /** The UTF-8 bytes one id stands for (a view or a fresh array; do not mutate). */
   tokenBytes(id: number): Uint8Array | undefined;
   /**
-   * Its tables for other threads (tiktoken encodings and BPE tokenizer.json files, byte-level or
-   * SentencePiece-style; absent on WordPiece, which each thread rebuilds).
+   * Its tables for other threads (tiktoken encodings, and tokenizer.json files with a BPE or
+   * WordPiece model; absent on another `Tokenizer` implementation).
    * The tokenizer keeps working, on the shared copies.
    */
   shareTables?(): SharedTokenizer;

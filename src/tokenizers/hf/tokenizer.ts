@@ -14,13 +14,13 @@ import { forEachSplit } from "../split.js";
 import { wellFormed } from "../utf8.js";
 import { AddedTokenMatcher, type AddedTokenJson, type Segment } from "./added-tokens.js";
 import { unicodeToByte } from "./byte-level.js";
-import { bpeModelFromShared, createBpeModel, type BpeJson, type SharedBpe } from "./bpe-model.js";
-import { ensureSpace, type Decoder, type Model, type Normalizer } from "./components.js";
+import { byteLevelBpeModel, charLevelBpeModel, createBpeModel, type BpeJson } from "./bpe-model.js";
+import { ensureSpace, type Decoder, type Model, type Normalizer, type SharedModel } from "./components.js";
 import { createDecoder } from "./decoders.js";
 import { createNormalizer } from "./normalizers.js";
 import { createPostProcessor, type Affixes } from "./post-processors.js";
 import { createPreTokenizer, type BuiltPreTokenizer } from "./pre-tokenizers.js";
-import { createWordPieceModel, type WordPieceJson } from "./wordpiece.js";
+import { createWordPieceModel, wordPieceModel, type WordPieceJson } from "./wordpiece.js";
 
 interface TokenizerJson {
   added_tokens?: AddedTokenJson[];
@@ -32,16 +32,24 @@ interface TokenizerJson {
 }
 
 /**
- * A BPE tokenizer.json (byte-level or SentencePiece-style) for worker threads: the file's JSON
- * without the model's vocab and merges, the ids found for bos/eos/pad, and the model's shared tables.
+ * A tokenizer.json for worker threads: the file's JSON without the model's vocab and merges, the ids
+ * found for bos/eos/pad, and the model's shared tables (BPE, byte-level or SentencePiece-style, and
+ * WordPiece).
  */
 export interface SharedHfTokenizer {
-  kind: "hf-bpe";
+  kind: "hf";
   name: string;
   file: string;
   config: unknown;
   special: SpecialTokenIds;
-  model: SharedBpe;
+  model: SharedModel;
+}
+
+/** The model over another thread's shared tables. */
+function modelFromShared(m: SharedModel): Model {
+  if (m.kind === "char") return charLevelBpeModel(m);
+  if (m.kind === "wordpiece") return wordPieceModel(m);
+  return byteLevelBpeModel(m);
 }
 
 /** Normalizers after which decode(encode(s)) can differ from s. */
@@ -84,7 +92,7 @@ export class HfTokenizer extends BaseTokenizer {
     this.normalizer = createNormalizer(json.normalizer, file);
     this.preTokenizer = createPreTokenizer(json.pre_tokenizer, file);
     this.byteLevel = this.preTokenizer?.byteLevel === true || (json.decoder as { type?: string } | null)?.type === "ByteLevel";
-    this.model = shared !== undefined ? bpeModelFromShared(shared.model) : createModel(json.model, this.byteLevel, file);
+    this.model = shared !== undefined ? modelFromShared(shared.model) : createModel(json.model, this.byteLevel, file);
     this.decoder = createDecoder(json.decoder, file);
     this.affixes = createPostProcessor(json.post_processor, file);
     const added = json.added_tokens ?? [];
@@ -116,14 +124,14 @@ export class HfTokenizer extends BaseTokenizer {
         : undefined;
     if (model.shareTables !== undefined) {
       const shareModel = model.shareTables.bind(model);
-      // what a shared copy rebuilds from: the JSON less the model's vocab and merges
-      const config: TokenizerJson = { ...json, model: { ...json.model, vocab: {}, merges: [] } as TokenizerJson["model"] };
+      // what a shared copy rebuilds from: the JSON less the model's vocab (and merges)
+      const config: TokenizerJson = { ...json, model: { ...json.model, vocab: {}, ...("merges" in (json.model ?? {}) ? { merges: [] } : {}) } as TokenizerJson["model"] };
       let shared: SharedHfTokenizer | undefined; // made once: every caller gets the same tables
-      this.shareTables = () => (shared ??= { kind: "hf-bpe", name, file, config, special: this.special, model: shareModel() });
+      this.shareTables = () => (shared ??= { kind: "hf", name, file, config, special: this.special, model: shareModel() });
     }
   }
 
-  /** BPE models only (byte-level and SentencePiece-style): see `Tokenizer.shareTables`. */
+  /** BPE and WordPiece models: see `Tokenizer.shareTables`. */
   readonly shareTables?: () => SharedHfTokenizer;
 
   protected encodeCore(text: string, out: Uint32Array, pos: number, options: EncodeOptions | undefined): number {

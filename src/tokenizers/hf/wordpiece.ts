@@ -14,7 +14,8 @@
  * Ids go to a reused scratch array first (a bad word rewinds to a single unk), then to `out`.
  */
 import { VocabFormatError } from "../../errors.js";
-import { ensureSpace, type Decoder, type Model } from "./components.js";
+import { sharedCopy } from "../bpe/shared-array.js";
+import { ensureSpace, idsOfTokens, tokensById, type Decoder, type Model } from "./components.js";
 
 /** The `model` object of a WordPiece tokenizer.json. */
 export interface WordPieceJson {
@@ -62,8 +63,33 @@ export function createWordPieceModel(json: WordPieceJson, where: string): Model 
   if (unkId === undefined) {
     fail("model.unk_token", `unk_token ${JSON.stringify(unkToken)} is not in the vocab (add it, or fix the name)`);
   }
-  const unk = unkId!;
-  const trie = new Trie(vocab);
+  return wordPieceModel({ kind: "wordpiece", trie: new Trie(vocab), tokens: tokensById(idToToken), unkId: unkId!, prefix, maxChars, vocab });
+}
+
+/**
+ * A WordPiece model's tables for worker threads: the trie's arrays on SharedArrayBuffers, and the
+ * vocab strings by id (null for an id the vocab skips) from which each thread rebuilds its string map.
+ */
+export interface SharedWordPiece {
+  kind: "wordpiece";
+  trie: TrieData;
+  tokens: (string | null)[];
+  unkId: number;
+  prefix: string;
+  maxChars: number;
+}
+
+type WordPieceTables = Omit<SharedWordPiece, "trie"> & { trie: Trie | TrieData; vocab?: ReadonlyMap<string, number> };
+
+/**
+ * The model over its tables (built from the file, or another thread's shared copy). `shareTables()`
+ * moves the trie onto SharedArrayBuffers and returns the tables.
+ */
+export function wordPieceModel(t: WordPieceTables): Model {
+  const { prefix, maxChars, unkId: unk, tokens } = t;
+  const vocab = t.vocab ?? idsOfTokens(tokens);
+  const trie = t.trie instanceof Trie ? t.trie : new Trie(t.trie);
+  let shared: SharedWordPiece | undefined = t.trie instanceof Trie ? undefined : (t as SharedWordPiece);
   // Sub-words after the first are looked up as prefix + sub-word: walk the prefix once, start there.
   const continuation = trie.walk(trie.root, prefix);
 
@@ -104,15 +130,22 @@ export function createWordPieceModel(json: WordPieceJson, where: string): Model 
   };
 
   return {
-    vocabSize: idToToken.length,
+    vocabSize: tokens.length,
     unkId: unk,
     tokenToId: (token) => vocab.get(token),
-    idToToken: (id) => idToToken[id],
+    idToToken: (id) => tokens[id] ?? undefined,
     encodePiece(piece: string, out: Uint32Array, pos: number): number {
       const n = tokenize(piece);
       ensureSpace(out, pos, n);
       for (let k = 0; k < n; k++) out[pos + k] = scratch[k]!;
       return pos + n;
+    },
+    shareTables(): SharedWordPiece {
+      if (shared === undefined) {
+        // the trie moves onto the shared copies itself: its node ids (and `continuation`) stay
+        shared = { kind: "wordpiece", trie: trie.sharedData(), tokens, unkId: unk, prefix, maxChars };
+      }
+      return shared;
     },
   };
 }
@@ -122,6 +155,15 @@ export function createWordPieceModel(json: WordPieceJson, where: string): Model 
  * (parent, unit) → child. Node ids index `ids` (the token id ending there, or -1). No strings are
  * built while encoding.
  */
+/** A trie's arrays and node count, as `Trie.sharedData()` hands them out. */
+export interface TrieData {
+  ids: Int32Array;
+  parents: Int32Array;
+  units: Int32Array;
+  children: Int32Array;
+  nodes: number;
+}
+
 class Trie {
   readonly root = 0;
   ids: Int32Array;
@@ -131,7 +173,18 @@ class Trie {
   private mask: number;
   private nodes = 1;
 
-  constructor(vocab: ReadonlyMap<string, number>) {
+  /** Built from a vocab, or over the arrays of `sharedData()` (used in place, not copied). */
+  constructor(vocab: ReadonlyMap<string, number> | TrieData) {
+    if (!(vocab instanceof Map)) {
+      const d = vocab as TrieData;
+      this.ids = d.ids;
+      this.parents = d.parents;
+      this.units = d.units;
+      this.children = d.children;
+      this.mask = d.parents.length - 1;
+      this.nodes = d.nodes;
+      return;
+    }
     let units = 1;
     for (const token of vocab.keys()) units += token.length;
     // ≤ one edge per unit; load factor ≤ 1/2.
@@ -169,6 +222,15 @@ class Trie {
   child(parent: number, unit: number): number {
     const h = this.slot(parent, unit);
     return this.parents[h] === -1 ? -1 : this.children[h]!;
+  }
+
+  /** Its arrays on SharedArrayBuffers; the trie reads those copies from then on. */
+  sharedData(): TrieData {
+    this.ids = sharedCopy(this.ids);
+    this.parents = sharedCopy(this.parents);
+    this.units = sharedCopy(this.units);
+    this.children = sharedCopy(this.children);
+    return { ids: this.ids, parents: this.parents, units: this.units, children: this.children, nodes: this.nodes };
   }
 
   /** The node reached from `node` along `text`, or -1. */
