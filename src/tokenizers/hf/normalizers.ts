@@ -35,8 +35,10 @@ export function createNormalizer(json: NormalizerJson | null | undefined, file: 
     }
     case "Replace": {
       const re = patternOf(json.pattern, file);
-      const content = json.content ?? "";
-      return { normalize: (t) => t.replace(re, () => content) };
+      // `$` escaped so the content is inserted literally: a string replacement runs natively, a
+      // callback per match cost ~13% of encoding Llama-2 (every space is replaced)
+      const content = (json.content ?? "").replace(/\$/g, "$$$$");
+      return { normalize: (t) => t.replace(re, content) };
     }
     case "NFC":
     case "NFD":
