@@ -82,11 +82,13 @@ async function tokenizerAlone(jsonl: string): Promise<RunResult> {
   const tok = await loadTokenizer(TOKENIZER);
   const eos = tok.special.eos;
   const out = new Uint32Array(1 << 16);
-  tok.encodeInto(docs[0]!, out);
+  // as the pipeline encodes plain text: no post-processor specials (BOS), EOS appended
+  const plain = { addSpecialTokens: false };
+  tok.encodeInto(docs[0]!, out, 0, plain);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let tokens = 0;
-  for (const t of docs) tokens += tok.encodeInto(t, out) + (eos === undefined ? 0 : 1);
+  for (const t of docs) tokens += tok.encodeInto(t, out, 0, plain) + (eos === undefined ? 0 : 1);
   const c = process.cpuUsage(c0);
   return { tokens, secs: (performance.now() - t0) / 1000, firstSecs: 0, firstTokens: 0, cpuSecs: (c.user + c.system) / 1e6, peakRssMB: peakRssMB() };
 }

@@ -41,6 +41,7 @@ function inWorker(shared: SharedTokenizer, docs: string[], vocab: [string, numbe
       const ids = docs.map((d) => Array.from(t.encode(d)));
       const m = shared.kind === "tiktoken" ? shared : shared.model;
       const arrays = m.kind === "wordpiece" ? [m.trie.ids, m.trie.parents, m.trie.units, m.trie.children] : [m.pairs.slots, m.pairs.dense, m.pairs.sides];
+      if (m.kind === "wordpiece" || m.kind === "char") arrays.push(m.tokens.units, m.tokens.offsets, m.tokens.missing);
       if (m.kind === "byte" || m.kind === "tiktoken") arrays.push(m.vocab.arena, m.vocab.offsets, m.vocab.index, m.vocab.textIndex.slots, m.vocab.textIndex.keys);
       const vocabMismatches = [];
       for (const [s, id] of vocab) {

@@ -17,7 +17,7 @@ import { PairTable, type PairTableData } from "../bpe/pair-table.js";
 import { PieceCache } from "../bpe/piece-cache.js";
 import { hashSpan } from "../bpe/utf16-table.js";
 import { utf8EncodeRange } from "../utf8.js";
-import { idsOfTokens, tokensById, type Model } from "./components.js";
+import { idsOfTokens, packTokens, tokensById, unpackTokens, type Model, type PackedTokens } from "./components.js";
 import { byteToUnicode, unicodeToByte } from "./byte-level.js";
 
 export interface BpeJson {
@@ -90,7 +90,7 @@ export interface SharedByteBpe {
 export interface SharedCharBpe {
   kind: "char";
   pairs: PairTableData;
-  tokens: (string | null)[];
+  tokens: PackedTokens;
   unkId: number | undefined;
   byteFallback: boolean;
   fuseUnk: boolean;
@@ -172,7 +172,7 @@ export function createBpeModel(json: BpeJson, byteLevel: boolean, file: string):
 }
 
 type ByteLevelTables = Omit<SharedByteBpe, "vocab" | "pairs"> & { vocab: ByteVocab | ByteVocabData; pairs: PairTable | PairTableData };
-type CharLevelTables = Omit<SharedCharBpe, "pairs"> & { pairs: PairTable | PairTableData; ids?: ReadonlyMap<string, number> };
+type CharLevelTables = Omit<SharedCharBpe, "pairs" | "tokens"> & { pairs: PairTable | PairTableData; tokens: (string | null)[] | PackedTokens; ids?: ReadonlyMap<string, number> };
 
 /**
  * The byte-level model over its tables: token strings are looked up through their bytes (no
@@ -219,19 +219,20 @@ export function byteLevelBpeModel(t: ByteLevelTables): Model {
  */
 export function charLevelBpeModel(t: CharLevelTables): Model {
   let pairs = t.pairs instanceof PairTable ? t.pairs : new PairTable(t.pairs);
-  const ids = t.ids ?? idsOfTokens(t.tokens);
+  const tokens = Array.isArray(t.tokens) ? t.tokens : unpackTokens(t.tokens);
+  const ids = t.ids ?? idsOfTokens(tokens);
   let encodePiece = charLevelEncoder(t, ids, pairs);
   let shared: SharedCharBpe | undefined = t.pairs instanceof PairTable ? undefined : (t as SharedCharBpe);
   return {
-    vocabSize: t.tokens.length,
+    vocabSize: tokens.length,
     unkId: t.unkId,
     tokenToId: (s: string) => ids.get(s),
-    idToToken: (id: number) => t.tokens[id] ?? undefined,
+    idToToken: (id: number) => tokens[id] ?? undefined,
     encodePiece: (piece, out, pos) => encodePiece(piece, out, pos),
     shareTables() {
       if (shared === undefined) {
-        const { kind, tokens, unkId, byteFallback, fuseUnk, prefix, suffix, wordStarts } = t;
-        shared = { kind, pairs: pairs.sharedData(), tokens, unkId, byteFallback, fuseUnk, prefix, suffix, wordStarts };
+        const { kind, unkId, byteFallback, fuseUnk, prefix, suffix, wordStarts } = t;
+        shared = { kind, pairs: pairs.sharedData(), tokens: packTokens(tokens), unkId, byteFallback, fuseUnk, prefix, suffix, wordStarts };
         pairs = new PairTable(shared.pairs);
         encodePiece = charLevelEncoder(t, ids, pairs);
       }

@@ -53,6 +53,45 @@ export function idsOfTokens(tokens: readonly (string | null)[]): Map<string, num
   return ids;
 }
 
+/**
+ * Token strings by id as UTF-16 units on SharedArrayBuffers. A worker task carries its tokenizer's
+ * shared tables with it; as 32k JS strings they were structured-cloned with every task (milliseconds
+ * each, many times per second), as these arrays the clone is a handle.
+ */
+export interface PackedTokens {
+  /** Every token's UTF-16 units, back to back. */
+  units: Uint16Array;
+  /** Token id → its units `[offsets[id], offsets[id + 1])`. */
+  offsets: Int32Array;
+  /** 1 where the id has no token (null). */
+  missing: Uint8Array;
+}
+
+export function packTokens(tokens: readonly (string | null)[]): PackedTokens {
+  let total = 0;
+  for (const t of tokens) total += t?.length ?? 0;
+  const units = new Uint16Array(new SharedArrayBuffer(2 * total));
+  const offsets = new Int32Array(new SharedArrayBuffer(4 * (tokens.length + 1)));
+  const missing = new Uint8Array(new SharedArrayBuffer(tokens.length));
+  let at = 0;
+  tokens.forEach((t, id) => {
+    offsets[id] = at;
+    if (t === null) missing[id] = 1;
+    else for (let i = 0; i < t.length; i++) units[at++] = t.charCodeAt(i);
+  });
+  offsets[tokens.length] = at;
+  return { units, offsets, missing };
+}
+
+export function unpackTokens(p: PackedTokens): (string | null)[] {
+  const n = p.missing.length;
+  const out: (string | null)[] = new Array<string | null>(n);
+  for (let id = 0; id < n; id++) {
+    out[id] = p.missing[id] === 1 ? null : String.fromCharCode(...p.units.subarray(p.offsets[id]!, p.offsets[id + 1]!));
+  }
+  return out;
+}
+
 /** The token strings by id of a vocab map, null where an id has no token. */
 export function tokensById(idToToken: readonly (string | undefined)[]): (string | null)[] {
   return Array.from({ length: idToToken.length }, (_, id) => idToToken[id] ?? null);

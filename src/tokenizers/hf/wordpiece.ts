@@ -15,7 +15,7 @@
  */
 import { VocabFormatError } from "../../errors.js";
 import { sharedCopy } from "../bpe/shared-array.js";
-import { ensureSpace, idsOfTokens, tokensById, type Decoder, type Model } from "./components.js";
+import { ensureSpace, idsOfTokens, packTokens, tokensById, unpackTokens, type Decoder, type Model, type PackedTokens } from "./components.js";
 
 /** The `model` object of a WordPiece tokenizer.json. */
 export interface WordPieceJson {
@@ -73,20 +73,21 @@ export function createWordPieceModel(json: WordPieceJson, where: string): Model 
 export interface SharedWordPiece {
   kind: "wordpiece";
   trie: TrieData;
-  tokens: (string | null)[];
+  tokens: PackedTokens;
   unkId: number;
   prefix: string;
   maxChars: number;
 }
 
-type WordPieceTables = Omit<SharedWordPiece, "trie"> & { trie: Trie | TrieData; vocab?: ReadonlyMap<string, number> };
+type WordPieceTables = Omit<SharedWordPiece, "trie" | "tokens"> & { trie: Trie | TrieData; tokens: (string | null)[] | PackedTokens; vocab?: ReadonlyMap<string, number> };
 
 /**
  * The model over its tables (built from the file, or another thread's shared copy). `shareTables()`
  * moves the trie onto SharedArrayBuffers and returns the tables.
  */
 export function wordPieceModel(t: WordPieceTables): Model {
-  const { prefix, maxChars, unkId: unk, tokens } = t;
+  const { prefix, maxChars, unkId: unk } = t;
+  const tokens = Array.isArray(t.tokens) ? t.tokens : unpackTokens(t.tokens);
   const vocab = t.vocab ?? idsOfTokens(tokens);
   const trie = t.trie instanceof Trie ? t.trie : new Trie(t.trie);
   let shared: SharedWordPiece | undefined = t.trie instanceof Trie ? undefined : (t as SharedWordPiece);
@@ -143,7 +144,7 @@ export function wordPieceModel(t: WordPieceTables): Model {
     shareTables(): SharedWordPiece {
       if (shared === undefined) {
         // the trie moves onto the shared copies itself: its node ids (and `continuation`) stay
-        shared = { kind: "wordpiece", trie: trie.sharedData(), tokens, unkId: unk, prefix, maxChars };
+        shared = { kind: "wordpiece", trie: trie.sharedData(), tokens: packTokens(tokens), unkId: unk, prefix, maxChars };
       }
       return shared;
     },
