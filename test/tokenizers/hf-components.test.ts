@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadTokenizer } from "../../src/tokenizers/load.js";
 import { gpt2TokenizerJson } from "../../src/tokenizers/hf/gpt2-files.js";
+import { packTokens, unpackTokens } from "../../src/tokenizers/hf/components.js";
 import { corpus, edgeCases, mismatches } from "./corpus.js";
 import { hasShared } from "../shared.js";
 import { hfIds, hfReference, packageFile } from "./reference.js";
@@ -127,4 +128,18 @@ describe.runIf(hasShared())("tokenizer.json components match HF tokenizers", () 
       }
     });
   }
+});
+
+describe("token strings packed for threads", () => {
+  it("come back exactly: empty, missing, lone surrogates, astral characters and very long tokens", () => {
+    const tokens = ["a", null, "", "\uD800", "\u{1F600}\u2581x", "y".repeat(70_000) + "\uDC00", null];
+    const packed = packTokens(tokens);
+    expect(packed.units.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(unpackTokens(packed)).toEqual(tokens);
+    // what a worker receives: a structured clone shares the memory rather than copying the strings
+    const clone = structuredClone(packed);
+    expect(unpackTokens(clone)).toEqual(tokens);
+    clone.units[0] = 0x62; // "b": the same memory
+    expect(unpackTokens(packed)[0]).toBe("b");
+  });
 });

@@ -86,10 +86,16 @@ export function packTokens(tokens: readonly (string | null)[]): PackedTokens {
 export function unpackTokens(p: PackedTokens): (string | null)[] {
   const n = p.missing.length;
   const out: (string | null)[] = new Array<string | null>(n);
-  for (let id = 0; id < n; id++) {
-    out[id] = p.missing[id] === 1 ? null : String.fromCharCode(...p.units.subarray(p.offsets[id]!, p.offsets[id + 1]!));
-  }
+  for (let id = 0; id < n; id++) out[id] = p.missing[id] === 1 ? null : unitsToString(p.units, p.offsets[id]!, p.offsets[id + 1]!);
   return out;
+}
+
+/** `units[start, end)` as a string, in slices small enough to pass as arguments. */
+function unitsToString(units: Uint16Array, start: number, end: number): string {
+  if (end - start <= 4096) return String.fromCharCode(...units.subarray(start, end));
+  let s = "";
+  for (let at = start; at < end; at += 4096) s += String.fromCharCode(...units.subarray(at, Math.min(end, at + 4096)));
+  return s;
 }
 
 /** The token strings by id of a vocab map, null where an id has no token. */
