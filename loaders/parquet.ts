@@ -33,14 +33,22 @@ function hyparquet(): typeof import("hyparquet") {
 /** Codecs decoded without hyparquet-compressors (snappy only with a page store: see `codecsWith`). */
 const NATIVE_CODECS = new Set(["UNCOMPRESSED", "ZSTD", "GZIP", "BROTLI"]);
 
-/** Loads hyparquet-compressors when rows `[rowStart, rowEnd)` have a column no native decoder handles. */
-async function loadJsCompressors(md: FileMetaData, rowStart: number, rowEnd: number, columns: string[] | undefined, snappyNative: boolean): Promise<void> {
+/** Loads hyparquet-compressors when one of `codecs` has no native decoder here. */
+async function loadJsCompressors(codecs: ReadonlySet<string>, snappyNative: boolean): Promise<void> {
   if (jsCompressors !== undefined) return;
-  let needed = false;
-  forChunksIn(md, rowStart, rowEnd, columns, (m) => {
-    if (!NATIVE_CODECS.has(m.codec) && !(m.codec === "SNAPPY" && snappyNative)) needed = true;
-  });
-  if (needed) jsCompressors = (await import("hyparquet-compressors")).compressors;
+  for (const c of codecs) {
+    if (!NATIVE_CODECS.has(c) && !(c === "SNAPPY" && snappyNative)) {
+      jsCompressors = (await import("hyparquet-compressors")).compressors;
+      return;
+    }
+  }
+}
+
+/** The codecs of the column chunks `readParquetRows` will read. */
+function codecsIn(md: FileMetaData, rowStart: number, rowEnd: number, columns: string[] | undefined): Set<string> {
+  const codecs = new Set<string>();
+  forChunksIn(md, rowStart, rowEnd, columns, (m) => codecs.add(m.codec));
+  return codecs;
 }
 
 type ColumnMeta = NonNullable<FileMetaData["row_groups"][number]["columns"][number]["meta_data"]>;
@@ -180,10 +188,9 @@ export async function readParquetRows(src: ByteSource, md: FileMetaData, rowStar
   let rows: RawRecord[] | undefined;
   try {
     const { parquetRead } = await loadHyparquet();
-    let zstd = false;
-    forChunksIn(md, rowStart, rowEnd, columns, (m) => (zstd ||= m.codec === "ZSTD"));
+    const codecs = codecsIn(md, rowStart, rowEnd, columns);
     // zstddec's own instance (~17 MB) only serves as the fallback when the one-shot one cannot be made
-    if (zstd && !zstdOneShot()) await zstdDecoder();
+    if (codecs.has("ZSTD") && !zstdOneShot()) await zstdDecoder();
     let use: typeof Compressors;
     if (lazyStrings) {
       // the rows of the previous call on this source have been consumed: reuse their pages' memory
@@ -195,14 +202,14 @@ export async function readParquetRows(src: ByteSource, md: FileMetaData, rowStar
       }
       const { pages } = arena;
       pages.reset();
-      const snappy = snappyBytes(md, rowStart, rowEnd, columns);
+      const snappy = codecs.has("SNAPPY") ? snappyBytes(md, rowStart, rowEnd, columns) : 0;
       if (snappy > 0 && arena.snappy === null) arena.snappy = snappyPages();
       arena.snappy?.reset(snappy);
       const store = snappy > 0 ? (arena.snappy ?? undefined) : undefined;
-      await loadJsCompressors(md, rowStart, rowEnd, columns, store !== undefined);
+      await loadJsCompressors(codecs, store !== undefined);
       use = codecsWith((bytes) => pages.alloc(bytes), store);
     } else {
-      await loadJsCompressors(md, rowStart, rowEnd, columns, false);
+      await loadJsCompressors(codecs, false);
       use = codecsWith((bytes) => new Uint8Array(bytes));
     }
     await parquetRead({

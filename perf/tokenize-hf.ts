@@ -48,17 +48,8 @@ async function hfIds(tok: HfTokenizer, docs: string[]): Promise<number[][]> {
   return out;
 }
 
-function bestOf(reps: number, run: () => void): number {
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    run();
-    best = Math.min(best, performance.now() - t0);
-  }
-  return best / 1000;
-}
-
-async function bestOfAsync(reps: number, run: () => Promise<void>): Promise<number> {
+/** Seconds of the fastest of `reps` runs. */
+async function bestOf(reps: number, run: () => void | Promise<void>): Promise<number> {
   let best = Infinity;
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
@@ -97,10 +88,10 @@ async function main(): Promise<void> {
         for (let k = 0; same && k < e.length; k++) same = out[k] === e[k];
         if (same) equal++;
       });
-      const ourSecs = bestOf(reps, () => {
+      const ourSecs = await bestOf(reps, () => {
         for (const d of docs) out = encodeIntoGrowable(ours, d, out, 0).buf;
       });
-      const hfSecs = await bestOfAsync(reps, async () => {
+      const hfSecs = await bestOf(reps, async () => {
         await hfIds(hf, docs);
       });
       console.log(

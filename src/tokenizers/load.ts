@@ -59,9 +59,9 @@ async function hf(): Promise<typeof import("./hf/tokenizer.js")> {
 }
 
 /**
- * What the tables of `spec` are built from, when they can be cached on disk (the families that
- * share tables with threads; see `table-cache.ts`): the files whose bytes key the entry, and the
- * tokenizer's `file`. Undefined for other families, and for specs that fail (the build says why).
+ * What the tables of `spec` are built from, for the on-disk cache (`table-cache.ts`): the files
+ * whose bytes key the entry, and the tokenizer's `file`. Undefined for specs that fail (the build
+ * says why).
  */
 function tableSources(spec: string): { kind: string; files: string[]; file: string } | undefined {
   const builtin = resolveBuiltin(spec);
@@ -121,9 +121,8 @@ async function build(spec: string): Promise<Tokenizer> {
         const json = gpt2TokenizerJson(builtin.encoderJson, builtin.vocabBpe);
         return new (await hf()).HfTokenizer(spec, json, builtin.encoderJson);
       }
-      case "bert-base-uncased": {
+      case "bert-base-uncased":
         return new (await hf()).HfTokenizer(spec, bertBaseUncasedJson(), BERT_FILE);
-      }
       case "tokenizer-json":
         return new (await hf()).HfTokenizer(spec, readJson(builtin.file), builtin.file);
     }

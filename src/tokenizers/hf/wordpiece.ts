@@ -151,11 +151,6 @@ export function wordPieceModel(t: WordPieceTables): Model {
   };
 }
 
-/**
- * A character trie of the vocab over UTF-16 units, its edges in one open-addressing hash table of
- * (parent, unit) → child. Node ids index `ids` (the token id ending there, or -1). No strings are
- * built while encoding.
- */
 /** A trie's arrays and node count, as `Trie.sharedData()` hands them out. */
 export interface TrieData {
   ids: Int32Array;
@@ -165,6 +160,11 @@ export interface TrieData {
   nodes: number;
 }
 
+/**
+ * A character trie of the vocab over UTF-16 units, its edges in one open-addressing hash table of
+ * (parent, unit) → child. Node ids index `ids` (the token id ending there, or -1). No strings are
+ * built while encoding.
+ */
 class Trie {
   readonly root = 0;
   ids: Int32Array;
