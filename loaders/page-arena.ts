@@ -3,8 +3,12 @@
  * faults on every first touch (measured here: allocating + filling a new 76 MB buffer runs at ~340
  * MB/s, refilling a reused one at ~20 GB/s), and duckdb's default row groups make one page per
  * column chunk of that size. An arena hands out views into a few large blocks and is reset when its
- * reader moves to the next row range, so steady-state reading allocates nothing.
+ * reader moves to the next row range, so steady-state reading allocates nothing. A new large block's
+ * first-touch faults are shared with a helper thread (`prefault.ts`), so its views may be backed by
+ * a SharedArrayBuffer.
  */
+import { prefaultedBytes } from "./prefault.js";
+
 const MIN_BLOCK = 1 << 20;
 
 /** A bump allocator over reusable blocks. Views stay valid until the next {@link PageArena.reset}. */
@@ -24,7 +28,7 @@ export class PageArena {
     for (;;) {
       const b = this.blocks[this.block];
       if (b === undefined) {
-        const fresh = new Uint8Array(Math.max(n, MIN_BLOCK));
+        const fresh = prefaultedBytes(Math.max(n, MIN_BLOCK));
         this.blocks.push(fresh);
         this.used = n;
         return fresh.subarray(0, n);
@@ -36,7 +40,7 @@ export class PageArena {
       }
       if (this.used === 0) {
         // too small even empty: replace it with one that fits (the old one is garbage now)
-        this.blocks[this.block] = new Uint8Array(n);
+        this.blocks[this.block] = prefaultedBytes(n);
         continue;
       }
       this.block++;

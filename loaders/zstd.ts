@@ -175,6 +175,13 @@ export function zstdDecompressInto(input: Uint8Array, out: Uint8Array): Uint8Arr
 /** Output step of {@link decompressStepped}. */
 const STEP = 128 << 10;
 
+/**
+ * Compressed input the stepped path holds in the instance's memory at a time. Copying a whole 40–50
+ * MB compressed page in first (as before) grew that memory by the page's size, and each new 4 KiB of
+ * it costs a page fault on first touch.
+ */
+const INPUT_WINDOW = 1 << 20;
+
 /** The stepped path's decoding context on the one-shot instance (0: none yet, or dropped after an error). */
 let dctx = 0;
 
@@ -185,27 +192,36 @@ function dropContext(wasm: OneShotExports): void {
 }
 
 /**
- * A page too large for one shot, decoded with zstd's streaming call in 128 KiB steps on the same
- * instance: only the compressed input and one step live in its memory, and each step is copied
- * straight into `out` (zstddec's streaming API makes a fresh copy of every step instead).
+ * A page too large for one shot, decoded with zstd's streaming call in 128 KiB output steps on the
+ * same instance, its input fed through a 1 MiB window: only that window and one step live in the
+ * instance's memory, and each step is copied straight into `out` (zstddec's streaming API makes a
+ * fresh copy of every step instead).
  */
-function decompressStepped(wasm: OneShotExports, input: Uint8Array, out: Uint8Array): Uint8Array {
+function decompressStepped(wasm: OneShotExports, input: Uint8Array, out: Uint8Array, window = INPUT_WINDOW): Uint8Array {
   if (dctx === 0) dctx = wasm.ZSTD_createDCtx();
   if (dctx === 0) throw new Error("zstd decoder: cannot create a decoding context");
-  // layout: [output step][ZSTD_outBuffer: dst, size, pos][ZSTD_inBuffer: src, size, pos][pad][input]
-  const step = scratchOf(wasm, STEP + 32 + input.byteLength);
+  const win = Math.min(window, input.byteLength);
+  // layout: [output step][ZSTD_outBuffer: dst, size, pos][ZSTD_inBuffer: src, size, pos][pad][input window]
+  const step = scratchOf(wasm, STEP + 32 + win);
   const outBuf = step + STEP;
   const inBuf = outBuf + 12;
   const src = inBuf + 12 + 8;
-  new Uint8Array(wasm.memory.buffer).set(input, src);
   const words = (): Uint32Array => new Uint32Array(wasm.memory.buffer, outBuf, 6); // fresh: the memory may grow
-  words().set([step, STEP, 0, src, input.byteLength, 0]);
+  let loaded = 0; // input bytes copied into the window so far
+  /** The next part of the input into the window, as the decoder's new input buffer. */
+  const refill = (): void => {
+    const n = Math.min(win, input.byteLength - loaded);
+    new Uint8Array(wasm.memory.buffer).set(input.subarray(loaded, loaded + n), src);
+    loaded += n;
+    words().set([src, n, 0], 3);
+  };
+  words().set([step, STEP, 0]);
+  refill();
   let at = 0;
   let stalled = 0;
-  let fedTo = 0;
+  let lastPos = 0;
   for (;;) {
-    const w0 = words();
-    w0[2] = 0; // output position
+    words()[2] = 0; // output position
     const rc = wasm.ZSTD_decompressStream(dctx, outBuf, inBuf);
     const w = words();
     const produced = w[2]!;
@@ -216,14 +232,22 @@ function decompressStepped(wasm: OneShotExports, input: Uint8Array, out: Uint8Ar
     if (at + produced > out.byteLength) throw new Error(`zstd page decompresses to more than the ${out.byteLength} bytes expected: corrupt data`);
     out.set(new Uint8Array(wasm.memory.buffer, step, produced), at);
     at += produced;
-    const consumed = w[5]! >= input.byteLength;
-    if (rc === 0 && consumed) break; // last frame complete, input used up
-    stalled = produced === 0 && w[5] === fedTo ? stalled + 1 : 0;
-    fedTo = w[5]!;
-    if ((produced === 0 && consumed) || stalled > MAX_EMPTY_STEPS) {
-      dropContext(wasm);
-      throw new Error("zstd page ends mid-frame: corrupt data");
+    let pos = w[5]!;
+    const windowUsed = pos >= w[4]!;
+    if (windowUsed && loaded < input.byteLength) {
+      refill();
+      pos = 0;
+      stalled = 0;
+    } else {
+      const consumed = windowUsed; // and nothing left to load
+      if (rc === 0 && consumed) break; // last frame complete, input used up
+      stalled = produced === 0 && pos === lastPos ? stalled + 1 : 0;
+      if ((produced === 0 && consumed) || stalled > MAX_EMPTY_STEPS) {
+        dropContext(wasm);
+        throw new Error("zstd page ends mid-frame: corrupt data");
+      }
     }
+    lastPos = pos;
   }
   if (at !== out.byteLength) throw new Error(`zstd page decompressed to ${at} bytes, expected ${out.byteLength}: corrupt data`);
   return out;
@@ -253,9 +277,9 @@ export function zstdOneShot(): boolean {
   return oneShot() !== undefined;
 }
 
-/** Force the stepped path for a page of any size (for tests). */
-export function zstdDecompressStepped(input: Uint8Array, out: Uint8Array): Uint8Array {
+/** Force the stepped path for a page of any size, optionally with a smaller input window (for tests). */
+export function zstdDecompressStepped(input: Uint8Array, out: Uint8Array, inputWindow?: number): Uint8Array {
   const wasm = oneShot();
   if (wasm === undefined) throw new Error("zstd one-shot instance unavailable");
-  return decompressStepped(wasm, input, out);
+  return decompressStepped(wasm, input, out, inputWindow);
 }

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokpackError } from "../../src/errors.js";
@@ -129,6 +130,23 @@ describe("duckdb-written parquet: codecs, row groups, nulls, chat columns", () =
     const starts = rowGroupStarts(await parquetFooter(src).finally(() => src.close?.()));
     expect(starts.length).toBeGreaterThan(2);
     expect(starts.slice(0, -1)).toContain(err.context.row); // the first row of the row group it failed in
+  });
+
+  it("zstd pages of many megabytes land in memory a helper thread prefaults, and equal duckdb's values", async () => {
+    const path = join(tmp.dir, "big-pages.parquet");
+    // two row groups (~12 and ~7 MB of text), each one zstd page per column chunk
+    await sql(`COPY (SELECT i AS id, i || ':' || repeat(chr(CAST(97 + i % 26 AS INTEGER)) || 'ü', 1000 + i % 97) AS text FROM range(9000) t(i)) TO ${lit(path)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 5632)`);
+    const src = await fileSource(path);
+    const md = await parquetFooter(src);
+    const starts = rowGroupStarts(md);
+    expect(starts.length).toBe(3);
+    const rows = await readParquetRows(src, md, 0, starts[1]!, ["text"], true);
+    const view = rows[0]!["text"] as Uint8Array;
+    expect(view.buffer instanceof SharedArrayBuffer).toBe(availableParallelism() >= 2);
+    await src.close?.();
+    const want = (await sql(`SELECT text FROM read_parquet(${lit(path)})`)).map((r) => r["text"]);
+    const got = await collect(createLoader({ sources: path, document: { field: "text" } }));
+    expect(got.map((d) => d.text)).toEqual(want);
   });
 
   it("page memory passed from closed sources to the next: many files, pieces read one loader each, and two loaders interleaved equal duckdb", async () => {

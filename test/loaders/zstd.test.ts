@@ -32,12 +32,18 @@ describe("zstd pages: one-shot decode against zstddec's streaming decoder", () =
     // the stepped path (pages over 32 MiB) and zstddec's streaming API (the fallback) agree
     expect(Buffer.from(zstdDecompressStepped(frame, new Uint8Array(plain.length))).equals(Buffer.from(plain))).toBe(true);
     expect(Buffer.from(zstdDecompressStepped(two, new Uint8Array(2 * plain.length))).equals(Buffer.concat([plain, plain]))).toBe(true);
+    // its input fed through windows smaller than the page, ending anywhere in a block or between frames
+    expect(frame.length).toBeGreaterThan(10 * 4096);
+    for (const window of [4096, 1000, frame.length]) {
+      expect(Buffer.from(zstdDecompressStepped(two, new Uint8Array(2 * plain.length), window)).equals(Buffer.concat([plain, plain])), `window ${window}`).toBe(true);
+    }
     expect(Buffer.from(zstdDecompressStreaming(frame, new Uint8Array(plain.length))).equals(Buffer.from(plain))).toBe(true);
   });
 
   it.each([
     ["one shot", zstdDecompressInto],
-    ["stepped", zstdDecompressStepped],
+    ["stepped", (input: Uint8Array, out: Uint8Array) => zstdDecompressStepped(input, out)],
+    ["stepped, 1000-byte input window", (input: Uint8Array, out: Uint8Array) => zstdDecompressStepped(input, out, 1000)],
   ] as const)("%s: rejects a wrong size, corrupt bytes and a cut page with an error", (_, decode) => {
     expect(() => decode(frame, new Uint8Array(plain.length - 1))).toThrow(/corrupt/);
     expect(() => decode(frame, new Uint8Array(plain.length + 1))).toThrow(/decompressed to \d+ bytes, expected/);
