@@ -134,8 +134,8 @@ describe("duckdb-written parquet: codecs, row groups, nulls, chat columns", () =
 
   it("zstd pages of many megabytes land in memory a helper thread prefaults, and equal duckdb's values", async () => {
     const path = join(tmp.dir, "big-pages.parquet");
-    // two row groups (~12 and ~7 MB of text), each one zstd page per column chunk
-    await sql(`COPY (SELECT i AS id, i || ':' || repeat(chr(CAST(97 + i % 26 AS INTEGER)) || 'ü', 1000 + i % 97) AS text FROM range(9000) t(i)) TO ${lit(path)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 5632)`);
+    // two row groups (~38 and ~11 MB of text), each one zstd page per column chunk
+    await sql(`COPY (SELECT i AS id, i || ':' || repeat(chr(CAST(97 + i % 26 AS INTEGER)) || 'ü', 1000 + i % 97) AS text FROM range(16000) t(i)) TO ${lit(path)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 12288)`);
     const src = await fileSource(path);
     const md = await parquetFooter(src);
     const starts = rowGroupStarts(md);
