@@ -155,10 +155,10 @@ export function releasePageMemory(src: ByteSource): void {
 }
 
 /**
- * Bytes a snappy page store needs for rows `[rowStart, rowEnd)`: the uncompressed size of their
- * snappy column chunks plus room for the largest one's input; 0 when none is snappy.
+ * What a snappy page store needs for rows `[rowStart, rowEnd)`: the uncompressed size of their
+ * snappy column chunks (`pages`; 0 when none is snappy), and room for the largest one's input.
  */
-function snappyBytes(md: FileMetaData, rowStart: number, rowEnd: number, columns: string[] | undefined): number {
+function snappyBytes(md: FileMetaData, rowStart: number, rowEnd: number, columns: string[] | undefined): { pages: number; input: number } {
   let pages = 0;
   let input = 0;
   forChunksIn(md, rowStart, rowEnd, columns, (m) => {
@@ -166,7 +166,7 @@ function snappyBytes(md: FileMetaData, rowStart: number, rowEnd: number, columns
     pages += Number(m.total_uncompressed_size);
     input = Math.max(input, Number(m.total_compressed_size));
   });
-  return pages === 0 ? 0 : pages + input;
+  return { pages, input };
 }
 
 
@@ -202,10 +202,10 @@ export async function readParquetRows(src: ByteSource, md: FileMetaData, rowStar
       }
       const { pages } = arena;
       pages.reset();
-      const snappy = codecs.has("SNAPPY") ? snappyBytes(md, rowStart, rowEnd, columns) : 0;
-      if (snappy > 0 && arena.snappy === null) arena.snappy = snappyPages();
-      arena.snappy?.reset(snappy);
-      const store = snappy > 0 ? (arena.snappy ?? undefined) : undefined;
+      const snappy = codecs.has("SNAPPY") ? snappyBytes(md, rowStart, rowEnd, columns) : { pages: 0, input: 0 };
+      if (snappy.pages > 0 && arena.snappy === null) arena.snappy = snappyPages();
+      arena.snappy?.reset(snappy.pages === 0 ? 0 : snappy.pages + snappy.input, snappy.pages);
+      const store = snappy.pages > 0 ? (arena.snappy ?? undefined) : undefined;
       await loadJsCompressors(codecs, store !== undefined);
       use = codecsWith((bytes) => pages.alloc(bytes), store);
     } else {

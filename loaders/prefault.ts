@@ -27,9 +27,9 @@ const PAGE = 4096;
 /** The helper's code: for each block, from the last page to the first, one atomic add of 0 per page. */
 const HELPER = `
 const { parentPort } = require("node:worker_threads");
-parentPort.on("message", (sab) => {
-  if (sab === null) return parentPort.postMessage("idle");
-  const words = new Int32Array(sab, 0, sab.byteLength >>> 2);
+parentPort.on("message", (m) => {
+  if (m === null) return parentPort.postMessage("idle");
+  const words = new Int32Array(m.sab, m.from, (m.to - m.from) >>> 2);
   for (let i = ((words.length - 1) & ~${PAGE / 4 - 1}); i >= 0; i -= ${PAGE / 4}) Atomics.add(words, i, 0);
 });`;
 
@@ -63,8 +63,20 @@ export function prefaultedBytes(bytes: number): Uint8Array {
   const w = helperThread();
   if (w === null) return new Uint8Array(bytes);
   const sab = new SharedArrayBuffer(bytes);
-  w.postMessage(sab);
+  w.postMessage({ sab, from: 0, to: bytes });
   return new Uint8Array(sab);
+}
+
+/**
+ * Has the helper map bytes `[from, to)` of `sab` (from the end backwards) when the range is large
+ * enough and a second core exists; the caller may write there at once. For memory that is already
+ * shared, such as a shared WebAssembly memory just grown.
+ */
+export function prefaultRange(sab: SharedArrayBuffer, from: number, to: number): void {
+  if (to - from < PREFAULT_MIN_BYTES) return;
+  const w = helperThread();
+  const start = (from + PAGE - 1) & ~(PAGE - 1); // page-aligned, so every word index is too
+  if (w !== null && to > start) w.postMessage({ sab, from: start, to });
 }
 
 /** Resolves once the helper has mapped every block handed to it so far (tests). */

@@ -1,5 +1,6 @@
 import { snappyCompress, snappyUncompress } from "hysnappy";
 import { describe, expect, it } from "vitest";
+import { PREFAULT_MIN_BYTES, prefaultIdle } from "../../loaders/prefault.js";
 import { snappyLength, snappyPages } from "../../loaders/snappy.js";
 import { hasShared, sharedPath } from "../shared.js";
 import { readFileSync } from "node:fs";
@@ -56,6 +57,17 @@ describe("snappy pages in hysnappy's WebAssembly memory", () => {
     // after a reset the memory is reused from the start
     pages.reset(raws[2]!.length + comp[2]!.length);
     expect(Buffer.from(pages.decompress(comp[2]!, raws[2]!.length)).equals(Buffer.from(raws[2]!))).toBe(true);
+  });
+
+  it("runs on a shared memory, and a page large enough to be prefaulted decodes exactly while the helper maps it", async () => {
+    const pages = snappyPages()!;
+    const raw = bytes(PREFAULT_MIN_BYTES + 3_000_017, 12, true);
+    const c = snappyCompress(raw);
+    pages.reset(raw.length + c.length, raw.length); // new memory: handed to the helper now
+    const out = pages.decompress(c, raw.length);
+    expect(out.buffer).toBeInstanceOf(SharedArrayBuffer);
+    await prefaultIdle();
+    expect(Buffer.from(out).equals(raw)).toBe(true);
   });
 
   it("rejects corrupt pages with an error, never a crash or a write past the page", () => {
