@@ -105,6 +105,12 @@ export class IndexedDatasetWriter {
     this.bin.close();
     this.lens.close();
   }
+
+  /** Close and remove the temporary files: a run that wrote nothing leaves nothing to resume. */
+  discard(): void {
+    this.abandon();
+    for (const ext of ["bin", "lens", "idx"]) rmSync(`${this.prefix}.${ext}.tmp`, { force: true });
+  }
 }
 
 /**

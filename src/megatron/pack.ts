@@ -7,7 +7,7 @@
  *   pipeline state; `resume: true` truncates the temporary files back to the checkpoint and continues,
  *   reaching the same final bytes as an uninterrupted run.
  */
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { resolveSources, type Format } from "../../loaders/index.js";
 import { DatasetFormatError } from "../errors.js";
@@ -77,9 +77,21 @@ function zeroCounts(): ManifestCounts {
 
 /** Pack `sources` into `out` (see the module comment for the layout and crash safety). */
 export async function packToDisk(options: PackToDiskOptions): Promise<PackResult> {
+  const { out } = options;
+  const createdOut = !existsSync(out);
+  mkdirSync(out, { recursive: true });
+  try {
+    return await packInto(options);
+  } catch (e) {
+    // a run that failed before writing anything (say, a wrong --field) leaves no directory it made
+    if (createdOut && existsSync(out) && readdirSync(out).length === 0) rmdirSync(out);
+    throw e;
+  }
+}
+
+async function packInto(options: PackToDiskOptions): Promise<PackResult> {
   const { out, resume = false, checkpointMs = 2000, progressMs = 500, onProgress, version = "unknown", ...rest } = options;
   const prefix = options.prefix ?? "data";
-  mkdirSync(out, { recursive: true });
   const existing = readCheckpoint(out);
   if (existsSync(join(out, MANIFEST_FILE)) && existing === undefined) {
     if (resume) {
@@ -155,8 +167,16 @@ export async function packToDisk(options: PackToDiskOptions): Promise<PackResult
       }
     }
   } catch (e) {
-    indexed.abandon();
-    rows.abandon();
+    if (cp === undefined && indexed.position.sequences === 0 && counts.rows === 0) {
+      // nothing reached the files (a wrong field, a bad first record): an interrupted run left here
+      // would only make the corrected command refuse to start
+      indexed.discard();
+      rows.discard();
+      removeCheckpoint(out);
+    } else {
+      indexed.abandon();
+      rows.abandon();
+    }
     throw e;
   }
   counts.documents = indexed.position.sequences;

@@ -13,7 +13,7 @@
  * Rows are in batch order, so batch b is rows `[sum(rows[:b]), sum(rows[:b+1]))`. Files are written as
  * `<name>.npy.tmp` and renamed when complete.
  */
-import { closeSync, existsSync, openSync, readSync, renameSync, truncateSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { batchArrays, type BatchStats, type PackedBatch } from "../../packers/index.js";
 import { DatasetFormatError } from "../errors.js";
@@ -89,6 +89,12 @@ export class PackedRowsWriter {
   /** Close without finishing (temporary files stay for a resume). */
   abandon(): void {
     for (const f of [...this.files, this.batchFile]) f.close();
+  }
+
+  /** Close and remove the temporary files: a run that wrote nothing leaves nothing to resume. */
+  discard(): void {
+    this.abandon();
+    for (const name of [...ROW_FILES, BATCH_FILE]) rmSync(join(this.dir, `${name}.npy.tmp`), { force: true });
   }
 }
 

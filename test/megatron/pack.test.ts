@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createLoader } from "../../loaders/index.js";
@@ -139,6 +139,34 @@ describe("tokpack pack", () => {
     const p = parseIdx(readFileSync(join(merged, "data.idx")));
     expect(p.code).toBe(4); // cl100k: vocab ≥ 65,500 → int32
     expect(Number(p.seqs)).toBe(total);
+  });
+
+  it("a run that fails before writing a document leaves nothing behind, so the corrected command runs", async () => {
+    // no --template: gsm8k has no "text" field, which fails on the first record
+    const fresh = join(tmp, "fails-fresh");
+    const r = await runCli(["pack", gsm, "--tokenizer", "cl100k_base", "--out", fresh, "--seq-len", "512", "--workers", "1"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/no field "text"; the record has: "question", "answer"/);
+    expect(existsSync(fresh)).toBe(false); // the directory it made is gone
+    // into a directory that existed: it stays, empty
+    const existing = join(tmp, "fails-existing");
+    mkdirSync(existing);
+    expect((await runCli(["pack", gsm, "--tokenizer", "cl100k_base", "--out", existing, "--seq-len", "512", "--workers", "0"])).code).not.toBe(0);
+    expect(readdirSync(existing)).toEqual([]);
+    await pack([gsm, "--template", TEMPLATE, "--tokenizer", "cl100k_base", "--out", existing, "--seq-len", "512", "--workers", "1"]);
+    expect(existsSync(join(existing, "manifest.json"))).toBe(true);
+  });
+
+  it("a run that fails after writing keeps its checkpoint for --resume", async () => {
+    const lines = readFileSync(gsm, "utf8").split("\n").filter((l) => l !== "");
+    const bad = join(tmp, "bad-late.jsonl");
+    writeFileSync(bad, [...lines, "{not json", ...lines.slice(0, 10)].join("\n") + "\n");
+    const out = join(tmp, "fails-late");
+    // a checkpoint after every batch, so documents before the bad line are on disk when it fails
+    const r = await runCli(["pack", bad, "--template", TEMPLATE, "--tokenizer", "cl100k_base", "--out", out, "--seq-len", "512", "--workers", "0", "--checkpoint-ms", "0"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`line ${lines.length + 1}`));
+    expect(existsSync(join(out, ".tokpack-checkpoint.json"))).toBe(true);
   });
 
   it("end to end on shared data: parquet string columns, t0, ShareGPT chat", async () => {
