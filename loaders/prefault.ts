@@ -75,7 +75,7 @@ export function prefaultedBytes(bytes: number): Uint8Array {
 export function prefaultRange(sab: SharedArrayBuffer, from: number, to: number): void {
   if (to - from < PREFAULT_MIN_BYTES) return;
   const w = helperThread();
-  const start = (from + PAGE - 1) & ~(PAGE - 1); // page-aligned, so every word index is too
+  const start = Math.ceil(from / PAGE) * PAGE; // page-aligned, so every word index is too (no 32-bit bit ops: memories reach 4 GiB)
   if (w !== null && to > start) w.postMessage({ sab, from: start, to });
 }
 
