@@ -72,7 +72,8 @@ export interface TaskFailure {
 
 async function encodePiece(task: PieceTask): Promise<PieceResult> {
   const encode = await encoderFor(task.spec);
-  const loader = createLoader({ ...task.loader, state: task.state, stopAtPiece: task.stopAtPiece });
+  // the plan of the first piece this thread read serves the rest (planning opens every file)
+  const loader = createLoader({ ...task.loader, state: task.state, stopAtPiece: task.stopAtPiece, reusePlan: true });
   // each document is encoded as it is read, so its text dies young (see ChunkBuilder)
   const chunk = encode.builder();
   const at: number[] = [];

@@ -2,7 +2,7 @@
  * createPipeline: worker threads give the same batches as the calling thread, and `state()` resumes
  * to bit-identical batches at several cut points (workers on).
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputFormatError, TokenizerSpecError } from "../../src/errors.js";
@@ -118,6 +118,21 @@ describe("createPipeline", () => {
       const one = await collect(createPipeline({ ...opts, workers: 0 }));
       const two = await collect(createPipeline({ ...opts, workers: 2, workersRead: true }));
       expect(one.length).toBeGreaterThan(40);
+      expect(two).toEqual(one);
+    });
+
+    it("many files, a piece each (workers keep the first piece's plan): same batches as the calling thread", async () => {
+      const lines = readFileSync(gsm, "utf8").split("\n").filter((l) => l !== "");
+      const files: string[] = [];
+      for (let f = 0; f < 12; f++) {
+        const path = join(dir, `shard-${String(f).padStart(2, "0")}.jsonl`);
+        writeFileSync(path, lines.slice(f * 40, f * 40 + 40).join("\n") + "\n");
+        files.push(path);
+      }
+      const opts: PipelineOptions = { ...base, sources: [join(dir, "shard-*.jsonl")], loader: { ...base.loader, shuffleSeed: 4, shuffleBuffer: 0 } };
+      const one = await collect(createPipeline({ ...opts, workers: 0 }));
+      const two = await collect(createPipeline({ ...opts, workers: 2, workersRead: true }));
+      expect(one.length).toBeGreaterThan(10);
       expect(two).toEqual(one);
     });
 
