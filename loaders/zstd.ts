@@ -128,11 +128,14 @@ function instantiateOneShot(): OneShotExports | undefined {
 }
 
 /**
- * Largest page decoded in one shot. A larger page would need a scratch region of its size on top of
- * the caller's buffer (both touched for the first time on a file with few, huge row groups, such as
- * duckdb's 122,880-row default: measured slower there than the 128 KiB steps).
+ * Largest page decoded in one shot. A larger one goes in 128 KiB output steps with its input fed
+ * through a 1 MiB window, so the instance's memory stays ~2 MiB whatever the page size; one shot
+ * needs the whole page and its input in that memory, on top of the caller's buffer. Up to 32 MiB in
+ * one shot (as before) took ~20 MB more peak RSS per reading thread on 10k-row groups of text (zstd
+ * 10k: 163–185 → 140–167 MB; 2 pipeline workers on zstd parquet: 350–385 → 309–359 MB) at the same
+ * speed, interleaved A/B runs.
  */
-const ONE_SHOT_MAX = 32 << 20;
+const ONE_SHOT_MAX = 1 << 20;
 
 /** Scratch memory in the one-shot instance, shared by both paths (each lays it out itself). */
 let scratch = { ptr: 0, bytes: 0 };
@@ -162,7 +165,7 @@ function decompressOneShot(wasm: OneShotExports, input: Uint8Array, out: Uint8Ar
 
 /**
  * One zstd page (one or more frames) into `out` (exactly its size); throws on corrupt data or a size
- * mismatch. Uses the one-shot instance for pages up to 32 MiB, larger ones in 128 KiB steps on it
+ * mismatch. Uses the one-shot instance for pages up to 1 MiB, larger ones in 128 KiB steps on it
  * (so no page-sized temporary is allocated); zstddec's streaming API only when that instance could
  * not be made.
  */
@@ -275,6 +278,13 @@ export function zstdDecompressStreaming(input: Uint8Array, out: Uint8Array): Uin
 /** Whether pages go through the one-shot instance (for tests). */
 export function zstdOneShot(): boolean {
   return oneShot() !== undefined;
+}
+
+/** Force the one-shot path for a page of any size (for tests). */
+export function zstdDecompressOneShot(input: Uint8Array, out: Uint8Array): Uint8Array {
+  const wasm = oneShot();
+  if (wasm === undefined) throw new Error("zstd one-shot instance unavailable");
+  return decompressOneShot(wasm, input, out);
 }
 
 /** Force the stepped path for a page of any size, optionally with a smaller input window (for tests). */

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { zstdDecoder, zstdDecompressInto, zstdDecompressStepped, zstdDecompressStreaming, zstdOneShot } from "../../loaders/zstd.js";
+import { zstdDecoder, zstdDecompressInto, zstdDecompressOneShot, zstdDecompressStepped, zstdDecompressStreaming, zstdOneShot } from "../../loaders/zstd.js";
 import { lit, sql, tempDir } from "./helpers.js";
 
 describe("zstd pages: one-shot decode against zstddec's streaming decoder", () => {
@@ -29,6 +29,8 @@ describe("zstd pages: one-shot decode against zstddec's streaming decoder", () =
     const two = Buffer.concat([frame, frame]);
     const out = zstdDecompressInto(two, new Uint8Array(2 * plain.length));
     expect(Buffer.from(out).equals(Buffer.concat([plain, plain]))).toBe(true);
+    // the one-shot path (pages up to 1 MiB), forced for this larger page
+    expect(Buffer.from(zstdDecompressOneShot(two, new Uint8Array(2 * plain.length))).equals(Buffer.concat([plain, plain]))).toBe(true);
     // the stepped path (pages over 32 MiB) and zstddec's streaming API (the fallback) agree
     expect(Buffer.from(zstdDecompressStepped(frame, new Uint8Array(plain.length))).equals(Buffer.from(plain))).toBe(true);
     expect(Buffer.from(zstdDecompressStepped(two, new Uint8Array(2 * plain.length))).equals(Buffer.concat([plain, plain]))).toBe(true);
@@ -41,7 +43,8 @@ describe("zstd pages: one-shot decode against zstddec's streaming decoder", () =
   });
 
   it.each([
-    ["one shot", zstdDecompressInto],
+    ["the page's own path", zstdDecompressInto],
+    ["one shot", zstdDecompressOneShot],
     ["stepped", (input: Uint8Array, out: Uint8Array) => zstdDecompressStepped(input, out)],
     ["stepped, 1000-byte input window", (input: Uint8Array, out: Uint8Array) => zstdDecompressStepped(input, out, 1000)],
   ] as const)("%s: rejects a wrong size, corrupt bytes and a cut page with an error", (_, decode) => {
