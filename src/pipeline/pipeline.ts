@@ -254,12 +254,16 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
   private async *run(): AsyncGenerator<PackedBatch, void, undefined> {
     try {
       yield* this.ready(); // complete batches a resumed packer held
+      // a worker loads the tokenizer while this thread plans the sources (many files: many footers)
+      let shared: Promise<void> | undefined;
       if (this.workers > 0) {
         this.pool = new TokenizePool(this.workers);
-        await this.shareTokenizer(this.pool);
+        shared = this.shareTokenizer(this.pool);
+        shared.catch(() => undefined); // awaited below; a planning error may come first
       }
       const local = this.workers === 0 ? await encoderFor(this.spec) : undefined;
       const pieces = await this.workersReadPieces();
+      await shared;
       const chunks = pieces ? this.pieceChunks() : undefined;
       const prefetch = pieces ? (this.opts.prefetch ?? this.workers + 1) : this.prefetch;
       const queue: PendingChunk[] = [];
