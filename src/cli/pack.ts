@@ -3,9 +3,10 @@
  * `.bin`/`.idx`, `.npy` packed rows, `manifest.json`) with `packToDisk`. Progress goes to stderr only
  * when stderr is a TTY.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
+import { CHECKPOINT_FILE } from "../megatron/checkpoint.js";
 import { packToDisk, type PackProgress } from "../megatron/index.js";
 import type { TemplateSpec } from "../pipeline/index.js";
 import type { PackAlgorithm } from "../../packers/index.js";
@@ -118,6 +119,13 @@ export async function runPack(argv: string[]): Promise<number> {
     resume: boolFlag(args, "resume"),
     version: tokpackVersion(),
     ...(tty ? { onProgress: (p: PackProgress) => process.stderr.write(progressLine(p)) } : {}),
+  }).catch((e: unknown) => {
+    // what was written so far stays for --resume: say so, since the corrected command needs to know
+    if (existsSync(join(out, CHECKPOINT_FILE))) {
+      if (tty) process.stderr.write("\n");
+      process.stderr.write(`tokpack pack: the output so far is kept in ${out}; --resume continues it when the inputs and options are unchanged (after a kill or a network error); otherwise remove ${out} first\n`);
+    }
+    throw e;
   });
   if (result.alreadyComplete) process.stderr.write(`tokpack pack: ${out} is already complete\n`);
   const c = result.manifest.counts;

@@ -148,6 +148,7 @@ describe("tokpack pack", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/no field "text"; the record has: "question", "answer"/);
     expect(existsSync(fresh)).toBe(false); // the directory it made is gone
+    expect(r.stderr).not.toContain("--resume"); // and nothing is left to resume
     // into a directory that existed: it stays, empty
     const existing = join(tmp, "fails-existing");
     mkdirSync(existing);
@@ -167,6 +168,7 @@ describe("tokpack pack", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(new RegExp(`line ${lines.length + 1}`));
     expect(existsSync(join(out, ".tokpack-checkpoint.json"))).toBe(true);
+    expect(r.stderr).toContain(`the output so far is kept in ${out}; --resume continues it`);
   });
 
   it("end to end on shared data: parquet string columns, t0, ShareGPT chat", async () => {
