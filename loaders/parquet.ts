@@ -54,7 +54,7 @@ function codecsIn(md: FileMetaData, rowStart: number, rowEnd: number, columns: s
 type ColumnMeta = NonNullable<FileMetaData["row_groups"][number]["columns"][number]["meta_data"]>;
 
 /** Calls `f` with the metadata of every chunk of `columns` (all when undefined) in row groups overlapping the rows. */
-function forChunksIn(md: FileMetaData, rowStart: number, rowEnd: number, columns: string[] | undefined, f: (m: ColumnMeta) => void): void {
+export function forChunksIn(md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly string[] | undefined, f: (m: ColumnMeta) => void): void {
   let at = 0;
   for (const rg of md.row_groups) {
     const n = Number(rg.num_rows);

@@ -5,6 +5,7 @@
  * prefetch (one row group's compressed column chunks).
  */
 import type { FileMetaData } from "hyparquet";
+import { forChunksIn } from "./parquet.js";
 import type { ByteSource, StreamOptions } from "./types.js";
 
 interface Span {
@@ -59,25 +60,15 @@ export class ReadAhead implements ByteSource {
  * chunks are adjacent enough (≤ 25% gap), else one range per chunk.
  */
 export function columnChunkRanges(md: FileMetaData, row: number, columns: readonly string[] | undefined): [number, number][] {
-  let at = 0;
-  for (const rg of md.row_groups) {
-    const n = Number(rg.num_rows);
-    if (row < at + n) {
-      const ranges: [number, number][] = [];
-      for (const c of rg.columns) {
-        const m = c.meta_data;
-        if (!m || (columns && !columns.includes(m.path_in_schema[0] ?? ""))) continue;
-        const start = Number(m.dictionary_page_offset || m.data_page_offset);
-        ranges.push([start, start + Number(m.total_compressed_size)]);
-      }
-      if (ranges.length <= 1) return ranges;
-      ranges.sort((a, b) => a[0] - b[0]);
-      const sum = ranges.reduce((s, r) => s + r[1] - r[0], 0);
-      const lo = ranges[0]![0];
-      const hi = Math.max(...ranges.map((r) => r[1]));
-      return hi - lo <= sum * 1.25 ? [[lo, hi]] : ranges;
-    }
-    at += n;
-  }
-  return [];
+  const ranges: [number, number][] = [];
+  forChunksIn(md, row, row + 1, columns, (m) => {
+    const start = Number(m.dictionary_page_offset || m.data_page_offset);
+    ranges.push([start, start + Number(m.total_compressed_size)]);
+  });
+  if (ranges.length <= 1) return ranges;
+  ranges.sort((a, b) => a[0] - b[0]);
+  const sum = ranges.reduce((s, r) => s + r[1] - r[0], 0);
+  const lo = ranges[0]![0];
+  const hi = Math.max(...ranges.map((r) => r[1]));
+  return hi - lo <= sum * 1.25 ? [[lo, hi]] : ranges;
 }

@@ -40,15 +40,17 @@ const MAX_MEMORY = 2 ** 32 - 16 * WASM_PAGE;
 /** hysnappy's error codes. */
 const ERRORS: Record<number, string> = { [-1]: "invalid snappy length header", [-2]: "missing eof marker", [-3]: "premature end of input" };
 
-/** hysnappy's module as shipped, and rewritten to import a shared memory (null: not possible). */
-let compiled: { own: object | null; shared: { module: object; pages: number } | null } | undefined;
+/**
+ * hysnappy's module bytes, rewritten to import a shared memory (null: not possible), and as shipped
+ * (compiled only when the shared one cannot be used).
+ */
+let compiled: { bytes: Uint8Array | null; shared: { module: object; pages: number } | null; own?: object | null } | undefined;
 
 function compile(): NonNullable<typeof compiled> {
   const bytes = packagedWasmBytes("hysnappy/js/uncompress.js", /const wasm64 = '([A-Za-z0-9+/=]+)'/);
-  if (bytes === null) return { own: null, shared: null };
-  const rewritten = withSharedMemory(bytes);
+  const rewritten = bytes === null ? null : withSharedMemory(bytes);
   const module = rewritten === null ? null : compileWasm(rewritten.bytes);
-  return { own: compileWasm(bytes), shared: module === null ? null : { module, pages: rewritten!.pages } };
+  return { bytes, shared: module === null ? null : { module, pages: rewritten!.pages } };
 }
 
 /**
@@ -57,17 +59,17 @@ function compile(): NonNullable<typeof compiled> {
  * large row group needs is prefaulted on a helper thread (see `reset`); its own memory otherwise.
  */
 function instantiate(): SnappyExports | undefined {
-  compiled ??= compile();
-  const { own, shared } = compiled;
-  if (shared !== null) {
+  const c = (compiled ??= compile());
+  if (c.shared !== null) {
     try {
-      const w = instantiateWith<SnappyExports>(shared.module, ["uncompress"], { env: { memory: sharedWasmMemory(shared.pages) } });
+      const w = instantiateWith<SnappyExports>(c.shared.module, ["uncompress"], { env: { memory: sharedWasmMemory(c.shared.pages) } });
       if (w !== undefined) return w;
     } catch {
-      compiled.shared = null; // shared memory not available here: use the module's own
+      c.shared = null; // shared memory not available here: use the module's own
     }
   }
-  return own === null ? undefined : instantiateWith<SnappyExports>(own, ["uncompress"]);
+  if (c.own === undefined) c.own = c.bytes === null ? null : compileWasm(c.bytes);
+  return c.own === null ? undefined : instantiateWith<SnappyExports>(c.own, ["uncompress"]);
 }
 
 /** The uncompressed length a snappy stream declares (its leading varint), or -1 when malformed. */

@@ -280,16 +280,19 @@ export function zstdOneShot(): boolean {
   return oneShot() !== undefined;
 }
 
-/** Force the one-shot path for a page of any size (for tests). */
-export function zstdDecompressOneShot(input: Uint8Array, out: Uint8Array): Uint8Array {
+/** The one-shot instance, for the tests' forced paths below. */
+function requireOneShot(): OneShotExports {
   const wasm = oneShot();
   if (wasm === undefined) throw new Error("zstd one-shot instance unavailable");
-  return decompressOneShot(wasm, input, out);
+  return wasm;
+}
+
+/** Force the one-shot path for a page of any size (for tests). */
+export function zstdDecompressOneShot(input: Uint8Array, out: Uint8Array): Uint8Array {
+  return decompressOneShot(requireOneShot(), input, out);
 }
 
 /** Force the stepped path for a page of any size, optionally with a smaller input window (for tests). */
 export function zstdDecompressStepped(input: Uint8Array, out: Uint8Array, inputWindow?: number): Uint8Array {
-  const wasm = oneShot();
-  if (wasm === undefined) throw new Error("zstd one-shot instance unavailable");
-  return decompressStepped(wasm, input, out, inputWindow);
+  return decompressStepped(requireOneShot(), input, out, inputWindow);
 }
