@@ -101,6 +101,22 @@ export class Packer {
     this.pieces.length = 0;
   }
 
+  /**
+   * The buffers under the documents this packer still reads from (pieces waiting in the planner,
+   * rows planned but not yet taken). A caller that hands documents over as views into buffers of
+   * its own may reuse any other buffer: nothing here reads it again.
+   */
+  buffersInUse(): Set<ArrayBufferLike> {
+    const used = new Set<ArrayBufferLike>();
+    const add = (p: Piece): void => {
+      used.add(p.doc.ids.buffer);
+      if (p.doc.lossMask !== undefined) used.add(p.doc.lossMask.buffer);
+    };
+    for (const p of this.planner.save().pieces) add(p);
+    for (let i = this.readyHead; i < this.ready.length; i++) for (const p of this.ready[i]!.pieces) add(p);
+    return used;
+  }
+
   /** End of input: the remaining rows become available to `take` (the last batch may be partial). */
   finish(): void {
     if (this.finished) return;

@@ -2,9 +2,15 @@
  * A chunk of encoded documents in ONE `ArrayBuffer`, so a worker hands it back with a single transfer
  * (no structured clone of number arrays) and the packer reads ids as views into it (no copy):
  *
- * | u32 × 4 | u32 × (n + 1) | u32 × T | u8 × n | u8 × T (when masked) |
+ * | u32 × 4 | u32 × T | u32 × (n + 1) | u8 × n | u8 × T (when masked) |
  * |---|---|---|---|---|
- * | n, T, flags (bit 0: masks present), UTF-16 chars of input | offsets into ids | ids | present (0: document encoded to nothing, e.g. `text: null`) | loss masks |
+ * | n, T, flags (bit 0: masks present), UTF-16 chars of input | ids | offsets into ids | present (0: document encoded to nothing, e.g. `text: null`) | loss masks |
+ *
+ * Ids come right after the header so a builder encodes straight into the buffer it returns, and the
+ * buffer may be longer than its contents: a consumer done with a chunk hands the buffer back
+ * ({@link recycleChunkBuffer}, or with a worker's next task) and the next chunk is written into it.
+ * That saves a fresh buffer per chunk (its page faults: ~340 MB/s first-touch on this VM) and a
+ * copy out of a scratch array.
  */
 import type { TokenizedDoc } from "../../packers/index.js";
 import { encodeDocument, type ChatTemplate, type EncodeDocumentOptions, type SftDocument } from "../sft/index.js";
@@ -19,8 +25,8 @@ export interface EncodedChunk {
   count: number;
   /** UTF-16 code units of input text (for throughput reporting). */
   chars: number;
-  /** `docs[i]` is undefined where document i encoded to nothing. Ids/masks view `buffer`. */
-  docs: (TokenizedDoc | undefined)[];
+  /** Document i as views into `buffer` (made on each call); undefined where it encoded to nothing. */
+  doc(i: number): TokenizedDoc | undefined;
   buffer: ArrayBuffer;
 }
 
@@ -30,29 +36,44 @@ function docChars(d: SftDocument): number {
   return n;
 }
 
-/** This thread's growable scratch: documents are encoded straight into it, then copied out once. */
-let scratch = new Uint32Array(1 << 16);
-let scratchMask = new Uint8Array(1 << 16);
-let scratchBusy = false;
+/** Chunk buffers handed back on this thread, largest last; a few are kept, the rest left to GC. */
+const spareBuffers: ArrayBuffer[] = [];
+const SPARE_BUFFERS = 3;
+/** Words of the last chunk finished on this thread: a fresh buffer starts a little above it. */
+let lastWords = 1 << 16;
 
-function reserve(n: number, withMasks: boolean): void {
-  if (scratch.length < n) {
-    const grown = new Uint32Array(Math.max(n, scratch.length * 2));
-    grown.set(scratch);
-    scratch = grown;
-  }
-  if (withMasks && scratchMask.length < n) {
-    const grown = new Uint8Array(Math.max(n, scratchMask.length * 2));
-    grown.set(scratchMask);
-    scratchMask = grown;
-  }
+/**
+ * Give a chunk buffer back for the next chunk built on this thread. Only once nothing views it any
+ * more: its documents' arrays are overwritten.
+ */
+export function recycleChunkBuffer(buffer: ArrayBuffer): void {
+  if (buffer.byteLength === 0 || buffer instanceof SharedArrayBuffer) return; // detached (transferred away)
+  spareBuffers.push(buffer);
+  spareBuffers.sort((a, b) => a.byteLength - b.byteLength);
+  if (spareBuffers.length > SPARE_BUFFERS) spareBuffers.shift();
+}
+
+function takeWords(): Uint32Array<ArrayBuffer> {
+  const b = spareBuffers.pop();
+  return b !== undefined ? new Uint32Array(b) : new Uint32Array(lastWords + (lastWords >>> 3));
+}
+
+/** This thread's loss-mask scratch (chats and prompt/completion pairs only), copied into the chunk at the end. */
+let scratchMask = new Uint8Array(1 << 16);
+let builderBusy = false;
+
+function grownMasks(n: number): void {
+  if (scratchMask.length >= n) return;
+  const grown = new Uint8Array(Math.max(n, scratchMask.length * 2));
+  grown.set(scratchMask);
+  scratchMask = grown;
 }
 
 /**
  * Builds one chunk buffer a document at a time, so a reader can encode each document as it arrives
  * and let its text die young (holding thousands of strings until the end of a piece made V8 promote
  * them to old space: GC was ~12% of a worker's time). Plain text documents (the common case) are
- * encoded with `encodeInto` straight into this thread's scratch array (no per-document arrays);
+ * encoded with `encodeInto` straight into the chunk buffer (a recycled one when this thread has one);
  * chats and prompt/completion pairs go through `encodeDocument`. One builder per thread at a time.
  */
 export class ChunkBuilder {
@@ -60,6 +81,9 @@ export class ChunkBuilder {
   private readonly present: number[] = [];
   private readonly eos: number | undefined;
   private readonly plain: { addSpecialTokens: boolean };
+  /** The chunk buffer being written: header, then ids from word HEADER_WORDS. */
+  private words: Uint32Array<ArrayBuffer>;
+  /** Ids so far. */
   private total = 0;
   private masked = false;
   private chars = 0;
@@ -69,10 +93,22 @@ export class ChunkBuilder {
     private readonly tokenizer: Tokenizer,
     private readonly options: EncodeDocumentOptions,
   ) {
-    if (scratchBusy) throw new Error("ChunkBuilder: another builder on this thread has not finished");
-    scratchBusy = true;
+    if (builderBusy) throw new Error("ChunkBuilder: another builder on this thread has not finished");
+    builderBusy = true;
     this.eos = (options.textEos ?? true) === false ? undefined : tokenizer.special.eos;
     this.plain = { addSpecialTokens: options.addSpecialTokens ?? false };
+    this.words = takeWords();
+  }
+
+  /** Room for `n` more ids (and their masks when masked). */
+  private reserve(n: number): void {
+    const need = HEADER_WORDS + this.total + n;
+    if (this.words.length < need) {
+      const grown = new Uint32Array(Math.max(need, 2 * this.words.length));
+      grown.set(this.words.subarray(0, HEADER_WORDS + this.total));
+      this.words = grown;
+    }
+    if (this.masked) grownMasks(this.total + n);
   }
 
   /** Encode one document and append it. */
@@ -80,7 +116,7 @@ export class ChunkBuilder {
     this.chars += docChars(d);
     this.offsets.push(this.total);
     const tokenizer = this.tokenizer;
-    let total = this.total;
+    const total = this.total;
     if (d.messages === undefined && (d.prompt === undefined || d.completion === undefined)) {
       if (d.text === null || d.text === undefined) {
         this.present.push(0);
@@ -88,12 +124,12 @@ export class ChunkBuilder {
       }
       // room for 3 ids per UTF-16 unit (a UTF-8 byte each) + 16 post-processor specials + EOS; a
       // normalizer that expands text further (NFKD ligatures) makes encodeIntoGrowable grow it
-      reserve(total + 3 * d.text.length + 17, this.masked);
-      const r = encodeIntoGrowable(tokenizer, d.text, scratch, total, this.plain);
-      scratch = r.buf;
+      this.reserve(3 * d.text.length + 17);
+      const r = encodeIntoGrowable(tokenizer, d.text, this.words, HEADER_WORDS + total, this.plain);
+      this.words = r.buf as Uint32Array<ArrayBuffer>;
       let k = r.count;
-      reserve(total + k + 1, this.masked);
-      if (this.eos !== undefined) scratch[total + k++] = this.eos;
+      this.reserve(k + 1);
+      if (this.eos !== undefined) this.words[HEADER_WORDS + total + k++] = this.eos;
       if (this.masked) scratchMask.fill(1, total, total + k);
       this.total = total + k;
       this.present.push(1);
@@ -106,11 +142,11 @@ export class ChunkBuilder {
     }
     if (e.lossMask !== undefined && !this.masked) {
       this.masked = true;
-      reserve(total + e.ids.length, true);
+      grownMasks(total + e.ids.length);
       scratchMask.fill(1, 0, total); // documents so far were fully trained
     }
-    reserve(total + e.ids.length, this.masked);
-    scratch.set(e.ids, total);
+    this.reserve(e.ids.length);
+    this.words.set(e.ids, HEADER_WORDS + total);
     if (this.masked) {
       if (e.lossMask !== undefined) scratchMask.set(e.lossMask, total);
       else scratchMask.fill(1, total, total + e.ids.length);
@@ -128,30 +164,37 @@ export class ChunkBuilder {
   finish(): ArrayBuffer {
     if (this.done) throw new Error("ChunkBuilder: finish() called twice");
     this.done = true;
-    scratchBusy = false;
+    builderBusy = false;
     const n = this.present.length;
     const total = this.total;
-    const idsStart = 4 * (HEADER_WORDS + n + 1);
-    const presentStart = idsStart + 4 * total;
-    const masksStart = presentStart + n;
-    const buffer = new ArrayBuffer(masksStart + (this.masked ? total : 0));
-    const head = new Uint32Array(buffer, 0, HEADER_WORDS + n + 1);
-    head[0] = n;
-    head[1] = total;
-    head[2] = this.masked ? 1 : 0;
-    head[3] = this.chars;
-    for (let i = 0; i < n; i++) head[HEADER_WORDS + i] = this.offsets[i]!;
-    head[HEADER_WORDS + n] = total;
-    new Uint32Array(buffer, idsStart, total).set(scratch.subarray(0, total));
-    const present = new Uint8Array(buffer, presentStart, n);
+    const offsetsAt = HEADER_WORDS + total;
+    const presentStart = 4 * (offsetsAt + n + 1);
+    const bytes = presentStart + n + (this.masked ? total : 0);
+    let words = this.words;
+    if (words.byteLength < bytes) {
+      const grown = new Uint32Array(Math.ceil(bytes / 4));
+      grown.set(words.subarray(0, offsetsAt));
+      words = grown;
+    }
+    lastWords = Math.max(1 << 16, Math.ceil(bytes / 4));
+    words[0] = n;
+    words[1] = total;
+    words[2] = this.masked ? 1 : 0;
+    words[3] = this.chars;
+    for (let i = 0; i < n; i++) words[offsetsAt + i] = this.offsets[i]!;
+    words[offsetsAt + n] = total;
+    const present = new Uint8Array(words.buffer, presentStart, n);
     for (let i = 0; i < n; i++) present[i] = this.present[i]!;
-    if (this.masked) new Uint8Array(buffer, masksStart, total).set(scratchMask.subarray(0, total));
-    return buffer;
+    if (this.masked) new Uint8Array(words.buffer, presentStart + n, total).set(scratchMask.subarray(0, total));
+    return words.buffer;
   }
 
-  /** Give the scratch back without a result (after an error). */
+  /** Give the builder's buffer back without a result (after an error). */
   abandon(): void {
-    if (!this.done) scratchBusy = false;
+    if (!this.done) {
+      builderBusy = false;
+      recycleChunkBuffer(this.words.buffer);
+    }
     this.done = true;
   }
 }
@@ -171,30 +214,30 @@ export function encodeChunk(tokenizer: Tokenizer, docs: readonly SftDocument[], 
 }
 
 /**
- * The documents of a buffer from {@link encodeChunk}, as views into it (no copy). A document that
- * outlives its chunk keeps the whole buffer alive, so holders of long-lived documents copy them: the
- * packer's bfd/ffd windows copy the leftovers they carry over (which can wait many windows); without
- * that, views made the pipeline's memory grow with the input (peak RSS 140 → 256 MB from 8k to 100k
- * documents).
+ * The documents of a buffer from {@link encodeChunk}, as views into it (no copy), made one at a time
+ * by `doc(i)` so a chunk of thousands of documents does not hold thousands of objects. A document
+ * that outlives its chunk keeps the whole buffer alive, so holders of long-lived documents copy them:
+ * the packer's bfd/ffd windows copy the leftovers they carry over (which can wait many windows);
+ * without that, views made the pipeline's memory grow with the input (peak RSS 140 → 256 MB from 8k
+ * to 100k documents).
  */
 export function decodeChunk(buffer: ArrayBuffer): EncodedChunk {
   const top = new Uint32Array(buffer, 0, HEADER_WORDS);
   const n = top[0]!;
   const total = top[1]!;
   const masked = (top[2]! & 1) === 1;
-  const offsets = new Uint32Array(buffer, 4 * HEADER_WORDS, n + 1);
-  const idsStart = 4 * (HEADER_WORDS + n + 1);
-  const ids = new Uint32Array(buffer, idsStart, total);
-  const present = new Uint8Array(buffer, idsStart + 4 * total, n);
-  const masks = masked ? new Uint8Array(buffer, idsStart + 4 * total + n, total) : undefined;
-  const docs: (TokenizedDoc | undefined)[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    if (present[i] === 0) continue;
+  const ids = new Uint32Array(buffer, 4 * HEADER_WORDS, total);
+  const offsets = new Uint32Array(buffer, 4 * (HEADER_WORDS + total), n + 1);
+  const presentStart = 4 * (HEADER_WORDS + total + n + 1);
+  const present = new Uint8Array(buffer, presentStart, n);
+  const masks = masked ? new Uint8Array(buffer, presentStart + n, total) : undefined;
+  const doc = (i: number): TokenizedDoc | undefined => {
+    if (present[i] !== 1) return undefined; // encoded to nothing, or out of range
     const a = offsets[i]!;
     const b = offsets[i + 1]!;
-    docs[i] = masks === undefined ? { ids: ids.subarray(a, b) } : { ids: ids.subarray(a, b), lossMask: masks.subarray(a, b) };
-  }
-  return { count: n, chars: top[3]!, docs, buffer };
+    return masks === undefined ? { ids: ids.subarray(a, b) } : { ids: ids.subarray(a, b), lossMask: masks.subarray(a, b) };
+  };
+  return { count: n, chars: top[3]!, doc, buffer };
 }
 
 /**

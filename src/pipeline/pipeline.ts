@@ -36,7 +36,7 @@ import {
 import { PackOptionsError, PipelineError } from "../errors.js";
 import type { EncodeDocumentOptions, SftDocument } from "../sft/index.js";
 import type { Tokenizer } from "../tokenizers/types.js";
-import { decodeChunk, type EncodeSpec, type EncodedChunk, type TemplateSpec } from "./chunk.js";
+import { decodeChunk, recycleChunkBuffer, type EncodeSpec, type EncodedChunk, type TemplateSpec } from "./chunk.js";
 import { encoderFor } from "./encoder.js";
 import { defaultWorkers, TokenizePool } from "./pool.js";
 import type { PieceTask } from "./worker.js";
@@ -76,7 +76,9 @@ export interface PipelineOptions {
   state?: PipelineState;
   /**
    * Called with every encoded document in stream order, before the packer sees it; `index` is its
-   * 0-based number in the whole stream. A resumed pipeline goes on with the first document the
+   * 0-based number in the whole stream. The document's arrays are valid during the call only: they
+   * view a chunk buffer that later chunks are written into once the packer is done with it, so copy
+   * (`ids.slice()`) what you keep. A resumed pipeline goes on with the first document the
    * interrupted one had not pushed (`index` = the state's `docs`): nothing is called twice.
    */
   onDocument?: (doc: TokenizedDoc, index: number, source: SourceRef) => void;
@@ -107,6 +109,11 @@ export interface PipelineState {
  * MB with 4 MiB, at the same speed (4 interleaved runs each), and the first batch came sooner.
  */
 const PIPELINE_PIECE_BYTES = 4 << 20;
+
+/** Free chunk buffers sent along with each task (or recycled on this thread before each chunk). */
+const SPARE_PER_TASK = 2;
+/** Free chunk buffers kept waiting for a task. */
+const FREE_BUFFERS = 4;
 
 interface ChunkResult {
   chunk: EncodedChunk;
@@ -172,6 +179,10 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
   private readonly loaderOptions: Omit<LoaderOptions, "state">;
   /** Batch buffers handed back with `release()`, reused by later batches. */
   private readonly batchBuffers = new BufferPool(4);
+  /** Chunk buffers whose documents were all pushed; the packer may still read some of them. */
+  private retired: ArrayBuffer[] = [];
+  /** Chunk buffers nothing reads any more: the next chunks are written into them. */
+  private free: ArrayBuffer[] = [];
   /** Loader counters when workers read pieces (summed from their replies); undefined otherwise. */
   private pieceStats: LoaderStats | undefined;
 
@@ -287,7 +298,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
             this.skip--; // pushed before the state was taken
             continue;
           }
-          const doc = chunk.docs[i];
+          const doc = chunk.doc(i);
           if (doc === undefined) continue;
           this.opts.onDocument?.(doc, this.docs, source(i));
           this.docs++;
@@ -298,6 +309,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
             yield b;
           }
         }
+        this.retired.push(chunk.buffer);
       }
       if (this.skip > 0) throw new PipelineError(`pipeline state: ${this.skip} of its ${String(this.opts.state?.skip)} documents to skip are past the end of the input; was it taken with other sources or loader options?`, { field: "state.skip" });
       this.packer.finish();
@@ -316,6 +328,22 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     const t = this.opts.tokenizer;
     if (typeof t !== "string") pool.shareTokenizer(t.shareTables?.());
     else await pool.shareTokenizerLoadedBy(t);
+  }
+
+  /**
+   * Up to `max` consumed chunk buffers that the packer no longer reads, for the next chunks (on this
+   * thread, or moved to a worker with its next task): a chunk's memory is reused, not allocated and
+   * faulted in again. A few more are kept for later; the rest are left to the GC.
+   */
+  private freeBuffers(max: number): ArrayBuffer[] {
+    if (this.retired.length > 0) {
+      const inUse = this.packer.buffersInUse();
+      const still: ArrayBuffer[] = [];
+      for (const b of this.retired) (inUse.has(b) ? still : this.free).push(b);
+      this.retired = still;
+      if (this.free.length > FREE_BUFFERS) this.free.splice(0, this.free.length - FREE_BUFFERS);
+    }
+    return this.free.splice(0, max);
   }
 
   /** Deliver every batch the packer has complete (after `finish()`, the partial last one too). */
@@ -354,7 +382,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
       for (let piece = from; piece < n; piece++) {
         const start = first !== undefined && first.epoch === epoch && first.piece === piece && !first.drained ? first : await this.loader.pieceStart(epoch, piece);
         first = undefined;
-        const task: PieceTask = { kind: "piece", spec: this.spec, loader: this.loaderOptions, state: { ...start, stats: { ...ZERO_STATS } }, stopAtPiece: piece + 1 };
+        const task: PieceTask = { kind: "piece", spec: this.spec, loader: this.loaderOptions, state: { ...start, stats: { ...ZERO_STATS } }, stopAtPiece: piece + 1, spare: this.freeBuffers(SPARE_PER_TASK) };
         const p = this.pool!.encodePiece(task).then((r): ChunkResult & { stats: LoaderStats } => {
           const ref = { file: r.file, shard: r.shard };
           const kind = r.atKind;
@@ -398,9 +426,12 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     let result: () => Promise<ChunkResult>;
     if (local !== undefined) {
       // Encoded when consumed (prefetch 1): the calling thread does one thing at a time anyway.
-      result = async () => ({ chunk: decodeChunk(local(docs)), source });
+      result = async () => {
+        for (const b of this.freeBuffers(SPARE_PER_TASK)) recycleChunkBuffer(b);
+        return { chunk: decodeChunk(local(docs)), source };
+      };
     } else {
-      const p = this.pool!.encode(this.spec, docs).then((b) => ({ chunk: decodeChunk(b), source }));
+      const p = this.pool!.encode(this.spec, docs, this.freeBuffers(SPARE_PER_TASK)).then((b) => ({ chunk: decodeChunk(b), source }));
       p.catch(() => undefined); // awaited in order later; avoid an unhandled rejection meanwhile
       result = () => p;
     }

@@ -73,15 +73,15 @@ export class TokenizePool {
     this.shareTokenizer(unwrap((await this.pool.run(task)) as ShareResult | TaskFailure).shared);
   }
 
-  /** Encode one chunk on some worker. */
-  async encode(spec: EncodeSpec, docs: SftDocument[]): Promise<ArrayBuffer> {
-    const task: EncodeTask = { spec, docs, ...this.shared };
-    return unwrap((await this.pool.run(task)) as ArrayBuffer | TaskFailure);
+  /** Encode one chunk on some worker; `spare` chunk buffers are moved there for its next chunks. */
+  async encode(spec: EncodeSpec, docs: SftDocument[], spare: ArrayBuffer[] = []): Promise<ArrayBuffer> {
+    const task: EncodeTask = { spec, docs, ...this.shared, spare };
+    return unwrap((await this.pool.run(task, { transferList: spare })) as ArrayBuffer | TaskFailure);
   }
 
-  /** Read and encode one loader piece on some worker. */
+  /** Read and encode one loader piece on some worker; `task.spare` buffers are moved there. */
   async encodePiece(task: PieceTask): Promise<PieceResult> {
-    return unwrap((await this.pool.run({ ...task, ...this.shared })) as PieceResult | TaskFailure);
+    return unwrap((await this.pool.run({ ...task, ...this.shared }, { transferList: task.spare ?? [] })) as PieceResult | TaskFailure);
   }
 
   /** Stop the threads. */

@@ -15,7 +15,7 @@ import { createLoader, type LoaderOptions, type LoaderState, type LoaderStats } 
 import type { SftDocument } from "../sft/index.js";
 import { adoptSharedTokenizer, loadTokenizer } from "../tokenizers/load.js";
 import type { SharedTokenizer } from "../tokenizers/types.js";
-import type { EncodeSpec } from "./chunk.js";
+import { recycleChunkBuffer, type EncodeSpec } from "./chunk.js";
 import { encoderFor } from "./encoder.js";
 import { toRemoteError, type RemoteError } from "./remote-error.js";
 
@@ -26,6 +26,8 @@ export interface EncodeTask {
   docs: SftDocument[];
   /** The main thread's tables for `spec.tokenizer`, when they can be shared (else the worker loads it). */
   tokenizer?: SharedTokenizer;
+  /** Consumed chunk buffers (transferred) for this thread's next chunks: see `recycleChunkBuffer`. */
+  spare?: ArrayBuffer[];
 }
 
 /** One loader piece to read and encode. */
@@ -40,6 +42,8 @@ export interface PieceTask {
   stopAtPiece: number;
   /** As in {@link EncodeTask}. */
   tokenizer?: SharedTokenizer;
+  /** As in {@link EncodeTask}. */
+  spare?: ArrayBuffer[];
 }
 
 /** Load a tokenizer here and hand its tables back for the other workers (see `Tokenizer.shareTables`). */
@@ -106,6 +110,7 @@ export default async function runTask(task: EncodeTask | PieceTask | ShareTask):
       const result: ShareResult = { shared: (await loadTokenizer(task.tokenizer)).shareTables?.() };
       return result;
     }
+    for (const b of task.spare ?? []) recycleChunkBuffer(b);
     if (task.tokenizer !== undefined) adoptSharedTokenizer(task.spec.tokenizer, task.tokenizer);
     if (task.kind === "piece") {
       const r = await encodePiece(task);
