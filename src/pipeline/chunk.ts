@@ -38,7 +38,7 @@ function docChars(d: SftDocument): number {
 
 /** Chunk buffers handed back on this thread, largest last; a few are kept, the rest left to GC. */
 const spareBuffers: ArrayBuffer[] = [];
-const SPARE_BUFFERS = 3;
+const SPARE_BUFFERS = 2;
 /** Words of the last chunk finished on this thread: a fresh buffer starts a little above it. */
 let lastWords = 1 << 16;
 
@@ -153,6 +153,11 @@ export class ChunkBuilder {
     }
     this.total = total + e.ids.length;
     this.present.push(1);
+  }
+
+  /** Ids written so far. */
+  get tokens(): number {
+    return this.total;
   }
 
   /** Documents added so far. */

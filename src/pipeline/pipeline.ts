@@ -22,6 +22,7 @@
  * twice (`chunkDocs` documents, or one piece); the state's size follows the packer's pending tokens
  * (about 3 JSON bytes a token) plus the loader state (whose shuffle buffer is the only large part).
  */
+import { MessageChannel } from "node:worker_threads";
 import { createLoader, type Loader, type LoaderOptions, type LoaderState, type LoaderStats, type SourceRef } from "../../loaders/index.js";
 import {
   BufferPool,
@@ -39,6 +40,7 @@ import type { Tokenizer } from "../tokenizers/types.js";
 import { decodeChunk, recycleChunkBuffer, type EncodeSpec, type EncodedChunk, type TemplateSpec } from "./chunk.js";
 import { encoderFor } from "./encoder.js";
 import { defaultWorkers, TokenizePool } from "./pool.js";
+import { PART_CREDITS, PART_TOKENS, PartReceiver, type PiecePart } from "./parts.js";
 import type { PieceTask } from "./worker.js";
 
 /** Options of {@link createPipeline}. */
@@ -67,6 +69,12 @@ export interface PipelineOptions {
   chunkDocs?: number;
   /** Chunks (or pieces, when workers read) in flight. @default 2 × workers; workers + 1 when workers read; 1 without workers */
   prefetch?: number;
+  /**
+   * When workers read pieces: ids per part a piece is sent back in (see `parts.ts`); a worker may be
+   * 8 parts ahead of the batches consumed. Smaller parts hold less memory and reach the packer
+   * sooner, for more messages. @default 524288 (2 MiB of ids)
+   */
+  partTokens?: number;
   /**
    * Let workers read whole loader pieces themselves. `"auto"`: when the loader has no shuffle buffer
    * and at least 2 pieces per worker. @default "auto"
@@ -111,9 +119,9 @@ export interface PipelineState {
 const PIPELINE_PIECE_BYTES = 4 << 20;
 
 /** Free chunk buffers sent along with each task (or recycled on this thread before each chunk). */
-const SPARE_PER_TASK = 2;
+const SPARE_PER_TASK = 1;
 /** Free chunk buffers kept waiting for a task. */
-const FREE_BUFFERS = 4;
+const FREE_BUFFERS = 2;
 
 interface ChunkResult {
   chunk: EncodedChunk;
@@ -123,7 +131,8 @@ interface ChunkResult {
 interface PendingChunk {
   /** Loader state before the chunk, evaluated when the chunk is next (earlier results are in by then). */
   before: () => LoaderState | null;
-  result: () => Promise<ChunkResult>;
+  /** The chunk's next part (a piece comes in parts, a chunk of documents in one); undefined after the last. */
+  next: () => Promise<ChunkResult | undefined>;
 }
 
 const ZERO_STATS = { docs: 0, skippedBad: 0, skippedNull: 0 } as const;
@@ -163,6 +172,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
   private readonly workers: number;
   private readonly chunkDocs: number;
   private readonly prefetch: number;
+  private readonly partTokens: number;
   private readonly packOptions: PackOptions;
   private pool: TokenizePool | undefined;
   private readonly packer: Packer;
@@ -183,6 +193,8 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
   private retired: ArrayBuffer[] = [];
   /** Chunk buffers nothing reads any more: the next chunks are written into them. */
   private free: ArrayBuffer[] = [];
+  /** Part streams of pieces in flight (closed with the pipeline). */
+  private readonly receivers = new Set<PartReceiver>();
   /** Loader counters when workers read pieces (summed from their replies); undefined otherwise. */
   private pieceStats: LoaderStats | undefined;
 
@@ -199,6 +211,8 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     this.workers = opts.workers ?? defaultWorkers();
     if (!Number.isInteger(this.workers) || this.workers < 0) throw new PipelineError(`workers must be an integer ≥ 0, got ${String(opts.workers)}`, { field: "workers" });
     this.chunkDocs = opts.chunkDocs ?? 256;
+    this.partTokens = opts.partTokens ?? PART_TOKENS;
+    if (!Number.isInteger(this.partTokens) || this.partTokens < 1) throw new PipelineError(`partTokens must be a positive integer, got ${String(opts.partTokens)}`, { field: "partTokens" });
     this.prefetch = opts.prefetch ?? Math.max(1, 2 * this.workers); // piece mode: see run()
     this.packOptions = { ...opts.pack, seqLen: opts.seqLen, batchSize: opts.batchSize, algorithm: opts.packing ?? "bfd", pool: this.batchBuffers };
     this.packer = s === undefined ? new Packer(this.packOptions) : restorePacker(this.packOptions, s.packer);
@@ -257,6 +271,8 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
 
   /** Stop workers and close the loader (also done when iteration ends or breaks). */
   async close(): Promise<void> {
+    for (const r of this.receivers) r.close();
+    this.receivers.clear();
     const p = this.pool;
     this.pool = undefined;
     await Promise.all([p?.close(), this.loader.close()]);
@@ -288,28 +304,32 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
         const head = queue.shift();
         if (head === undefined) break;
         const before = head.before(); // before this chunk's result adds to the piece stats
-        const { chunk, source } = await head.result();
-        this.chars += chunk.chars;
         const at = { loader: before, skip: 0 };
         this.at = at;
-        for (let i = 0; i < chunk.count; i++) {
-          at.skip = i + 1;
-          if (this.skip > 0) {
-            this.skip--; // pushed before the state was taken
-            continue;
+        let consumed = 0; // documents of this chunk before the current part
+        for (let part = await head.next(); part !== undefined; part = await head.next()) {
+          const { chunk, source } = part;
+          this.chars += chunk.chars;
+          for (let i = 0; i < chunk.count; i++) {
+            at.skip = consumed + i + 1;
+            if (this.skip > 0) {
+              this.skip--; // pushed before the state was taken
+              continue;
+            }
+            const doc = chunk.doc(i);
+            if (doc === undefined) continue;
+            this.opts.onDocument?.(doc, this.docs, source(i));
+            this.docs++;
+            this.packer.push(doc);
+            // inline of ready(): a generator per document cost ~5% of the main thread with workers
+            for (let b = this.packer.take(); b !== undefined; b = this.packer.take()) {
+              this.delivered++;
+              yield b;
+            }
           }
-          const doc = chunk.doc(i);
-          if (doc === undefined) continue;
-          this.opts.onDocument?.(doc, this.docs, source(i));
-          this.docs++;
-          this.packer.push(doc);
-          // inline of ready(): a generator per document cost ~5% of the main thread with workers
-          for (let b = this.packer.take(); b !== undefined; b = this.packer.take()) {
-            this.delivered++;
-            yield b;
-          }
+          consumed += chunk.count;
+          this.retired.push(chunk.buffer);
         }
-        this.retired.push(chunk.buffer);
       }
       if (this.skip > 0) throw new PipelineError(`pipeline state: ${this.skip} of its ${String(this.opts.state?.skip)} documents to skip are past the end of the input; was it taken with other sources or loader options?`, { field: "state.skip" });
       this.packer.finish();
@@ -382,25 +402,34 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
       for (let piece = from; piece < n; piece++) {
         const start = first !== undefined && first.epoch === epoch && first.piece === piece && !first.drained ? first : await this.loader.pieceStart(epoch, piece);
         first = undefined;
-        const task: PieceTask = { kind: "piece", spec: this.spec, loader: this.loaderOptions, state: { ...start, stats: { ...ZERO_STATS } }, stopAtPiece: piece + 1, spare: this.freeBuffers(SPARE_PER_TASK) };
-        const p = this.pool!.encodePiece(task).then((r): ChunkResult & { stats: LoaderStats } => {
-          const ref = { file: r.file, shard: r.shard };
-          const kind = r.atKind;
-          const source = (i: number): SourceRef => {
-            const at = r.at[i]!;
-            return at < 0 || kind === "none" ? { ...ref } : kind === "line" ? { ...ref, line: at } : { ...ref, row: at };
-          };
-          return { chunk: decodeChunk(r.buffer), source, stats: r.stats };
-        });
-        p.catch(() => undefined); // awaited in order later; avoid an unhandled rejection meanwhile
+        const { port1, port2 } = new MessageChannel();
+        const task: PieceTask = {
+          kind: "piece",
+          spec: this.spec,
+          loader: this.loaderOptions,
+          state: { ...start, stats: { ...ZERO_STATS } },
+          stopAtPiece: piece + 1,
+          spare: this.freeBuffers(SPARE_PER_TASK),
+          parts: { port: port2, credits: PART_CREDITS, tokens: this.partTokens },
+        };
+        const done = this.pool!.encodePiece(task);
+        done.catch(() => undefined); // the receiver reports it, in order
+        const parts = new PartReceiver(port1, done);
+        this.receivers.add(parts);
         yield {
           before: () => ({ ...start, stats: { ...stats } }),
-          result: async () => {
-            const r = await p;
-            stats.docs += r.stats.docs;
-            stats.skippedBad += r.stats.skippedBad;
-            stats.skippedNull += r.stats.skippedNull;
-            return r;
+          next: async () => {
+            const r = await parts.next(() => this.freeBuffers(1)[0]);
+            if (r === undefined) {
+              this.receivers.delete(parts);
+              return undefined;
+            }
+            if (r.last !== undefined) {
+              stats.docs += r.last.stats.docs;
+              stats.skippedBad += r.last.stats.skippedBad;
+              stats.skippedNull += r.last.stats.skippedNull;
+            }
+            return partResult(r.part);
           },
         };
       }
@@ -435,8 +464,25 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
       p.catch(() => undefined); // awaited in order later; avoid an unhandled rejection meanwhile
       result = () => p;
     }
-    return { before: () => before, result };
+    let taken = false;
+    const next = async (): Promise<ChunkResult | undefined> => {
+      if (taken) return undefined;
+      taken = true;
+      return result();
+    };
+    return { before: () => before, next };
   }
+}
+
+/** A piece part as a chunk and its documents' sources. */
+function partResult(r: PiecePart): ChunkResult {
+  const ref = { file: r.file, shard: r.shard };
+  const kind = r.atKind;
+  const source = (i: number): SourceRef => {
+    const at = r.at[i]!;
+    return at < 0 || kind === "none" ? { ...ref } : kind === "line" ? { ...ref, line: at } : { ...ref, row: at };
+  };
+  return { chunk: decodeChunk(r.buffer), source };
 }
 
 /** Build a {@link Pipeline}: `for await (const batch of createPipeline(opts)) …`. */

@@ -13,7 +13,8 @@ import type { SftDocument } from "../sft/index.js";
 import type { SharedTokenizer } from "../tokenizers/types.js";
 import type { EncodeSpec } from "./chunk.js";
 import { fromRemoteError } from "./remote-error.js";
-import type { EncodeTask, PieceResult, PieceTask, ShareResult, ShareTask, TaskFailure } from "./worker.js";
+import type { PieceResult } from "./parts.js";
+import type { EncodeTask, PieceTask, ShareResult, ShareTask, TaskFailure } from "./worker.js";
 
 function unwrap<T>(r: T | TaskFailure): T {
   if (r !== null && typeof r === "object" && "error" in r) throw fromRemoteError(r.error);
@@ -79,9 +80,10 @@ export class TokenizePool {
     return unwrap((await this.pool.run(task, { transferList: spare })) as ArrayBuffer | TaskFailure);
   }
 
-  /** Read and encode one loader piece on some worker; `task.spare` buffers are moved there. */
+  /** Read and encode one loader piece on some worker; `task.spare` buffers and the parts port are moved there. */
   async encodePiece(task: PieceTask): Promise<PieceResult> {
-    return unwrap((await this.pool.run({ ...task, ...this.shared }, { transferList: task.spare ?? [] })) as PieceResult | TaskFailure);
+    const transferList = [...(task.spare ?? []), ...(task.parts !== undefined ? [task.parts.port] : [])];
+    return unwrap((await this.pool.run({ ...task, ...this.shared }, { transferList })) as PieceResult | TaskFailure);
   }
 
   /** Stop the threads. */

@@ -10,12 +10,14 @@
  * Buffers are moved, not copied. Errors come back as data (see `remote-error.ts`) so their class
  * and context survive.
  */
+import type { MessagePort } from "node:worker_threads";
 import Tinypool from "tinypool";
 import { createLoader, type LoaderOptions, type LoaderState, type LoaderStats } from "../../loaders/index.js";
 import type { SftDocument } from "../sft/index.js";
 import { adoptSharedTokenizer, loadTokenizer } from "../tokenizers/load.js";
 import type { SharedTokenizer } from "../tokenizers/types.js";
 import { recycleChunkBuffer, type EncodeSpec } from "./chunk.js";
+import { PartSender, type PiecePart, type PieceResult } from "./parts.js";
 import { encoderFor } from "./encoder.js";
 import { toRemoteError, type RemoteError } from "./remote-error.js";
 
@@ -44,6 +46,8 @@ export interface PieceTask {
   tokenizer?: SharedTokenizer;
   /** As in {@link EncodeTask}. */
   spare?: ArrayBuffer[];
+  /** Where parts of the piece go before the reply, and how many may be sent ahead (see `parts.ts`). */
+  parts?: { port: MessagePort; credits: number; tokens: number };
 }
 
 /** Load a tokenizer here and hand its tables back for the other workers (see `Tokenizer.shareTables`). */
@@ -57,18 +61,6 @@ export interface ShareResult {
   shared: SharedTokenizer | undefined;
 }
 
-/** Reply to a {@link PieceTask}. */
-export interface PieceResult {
-  buffer: ArrayBuffer;
-  stats: LoaderStats;
-  /** Source file and shard of the piece's documents (empty when the piece had none). */
-  file: string;
-  shard: number;
-  /** Per document: its line (JSONL) or row (parquet, JSON array) number; kind says which. */
-  at: Float64Array;
-  atKind: "line" | "row" | "none";
-}
-
 /** A failed task's reply. */
 export interface TaskFailure {
   error: RemoteError;
@@ -78,12 +70,15 @@ async function encodePiece(task: PieceTask): Promise<PieceResult> {
   const encode = await encoderFor(task.spec);
   // the plan of the first piece this thread read serves the rest (planning opens every file)
   const loader = createLoader({ ...task.loader, state: task.state, stopAtPiece: task.stopAtPiece, reusePlan: true });
+  const sender = task.parts === undefined ? undefined : new PartSender(task.parts.port, task.parts.credits, recycleChunkBuffer);
+  const partTokens = task.parts?.tokens ?? Infinity;
   // each document is encoded as it is read, so its text dies young (see ChunkBuilder)
-  const chunk = encode.builder();
-  const at: number[] = [];
+  let chunk = encode.builder();
+  let at: number[] = [];
   let file = "";
   let shard = -1;
-  let atKind: PieceResult["atKind"] = "none";
+  let atKind: PiecePart["atKind"] = "none";
+  const part = (): PiecePart => ({ buffer: chunk.finish(), file, shard, at: Float64Array.from(at), atKind });
   try {
     for await (const { source, ...doc } of loader) {
       chunk.add(doc);
@@ -96,10 +91,17 @@ async function encodePiece(task: PieceTask): Promise<PieceResult> {
         atKind = "row";
         at.push(source.row);
       } else at.push(-1);
+      if (sender !== undefined && chunk.tokens >= partTokens) {
+        const p = part();
+        chunk = encode.builder();
+        at = [];
+        await sender.send(p);
+      }
     }
-    return { buffer: chunk.finish(), stats: loader.stats(), file, shard, at: Float64Array.from(at), atKind };
+    return { ...part(), stats: loader.stats(), parts: sender?.sent ?? 0 };
   } finally {
     chunk.abandon();
+    sender?.close();
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Chunk buffers are reused once the packer is done with them (see `chunk.ts`). A buffer reused too
  * early would change batches silently, so the pipeline is checked against the packer fed with
- * documents tokenized on their own (no chunks at all), in every reading mode.
+ * documents tokenized on their own (no chunks at all), in every reading mode, and pieces that come
+ * back in many parts (`parts.ts`) are checked for order, sources and resume.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -9,7 +10,8 @@ import { Packer, packDocumentsSync, type PackAlgorithm, type TokenizedDoc } from
 import { createPipeline, decodeChunk, encodeChunk, type PipelineOptions } from "../../src/pipeline/index.js";
 import { recycleChunkBuffer } from "../../src/pipeline/chunk.js";
 import { loadTokenizer } from "../../src/tokenizers/load.js";
-import { collect, fingerprint, gsmPipeline, tempDir } from "./helpers.js";
+import type { SourceRef } from "../../loaders/index.js";
+import { collect, cutAt, fingerprint, gsmPipeline, tempDir } from "./helpers.js";
 
 const dir = tempDir("recycle");
 const base = gsmPipeline(dir);
@@ -36,6 +38,8 @@ describe("chunk buffer reuse", () => {
     ["calling thread", { workers: 0 }],
     ["workers tokenize chunks", { workers: 2, workersRead: false }],
     ["workers read pieces", { workers: 2, workersRead: true, loader: { ...base.loader, pieceBytes: 3000 } }],
+    // ~60 parts of ~150 ids per 20 kB piece: workers wait for credits, and buffers come back with them
+    ["workers read pieces in small parts", { workers: 2, workersRead: true, loader: { ...base.loader, pieceBytes: 20_000 }, partTokens: 150 }],
   ];
   for (const packing of ["bfd", "concat"] as PackAlgorithm[]) {
     for (const windowSize of packing === "bfd" ? [16, 2048] : [undefined]) {
@@ -50,6 +54,24 @@ describe("chunk buffer reuse", () => {
       }
     }
   }
+
+  it("pieces in parts: the same documents from the same lines, a state inside a piece resumes exactly, and a consumer that stops early does not hang", async () => {
+    const opts: PipelineOptions = { ...base, workers: 2, workersRead: true, loader: { ...base.loader, pieceBytes: 20_000 }, partTokens: 150, pack: { windowSize: 16 } };
+    const srcOne: SourceRef[] = [];
+    const srcParts: SourceRef[] = [];
+    const one = await collect(createPipeline({ ...opts, workers: 0, onDocument: (_d, _i, s) => srcOne.push(s) }));
+    const p = createPipeline({ ...opts, onDocument: (_d, _i, s) => srcParts.push(s) });
+    expect(await collect(p)).toEqual(one);
+    expect(srcParts).toEqual(srcOne);
+    expect(p.loaderStats()).toEqual({ docs: 600, skippedBad: 0, skippedNull: 0 });
+    for (const cut of [3, Math.floor(one.length / 2)]) {
+      const { head, state } = await cutAt(createPipeline(opts), cut);
+      expect(state.skip).toBeGreaterThan(0); // inside a piece
+      expect([...head, ...(await collect(createPipeline({ ...opts, state })))]).toEqual(one);
+    }
+    const early = createPipeline(opts);
+    expect(await collect(early, 2)).toEqual(one.slice(0, 2)); // breaks while workers wait for credits
+  });
 
   it("reuses buffers: 19 chunks of 32 documents are written into fewer buffers", async () => {
     const buffers = new Set<ArrayBufferLike>();
