@@ -36,9 +36,11 @@ function docChars(d: SftDocument): number {
   return n;
 }
 
-/** Chunk buffers handed back on this thread, largest last; a few are kept, the rest left to GC. */
+/** Chunk buffers handed back on this thread, largest last; up to {@link SPARE_BYTES} are kept, the rest left to GC. */
 const spareBuffers: ArrayBuffer[] = [];
-const SPARE_BUFFERS = 2;
+let spareBytes = 0;
+/** Enough for a bfd window's worth of small chunks (a window frees ~8 of 256 documents at once). */
+const SPARE_BYTES = 16 << 20;
 /** Words of the last chunk finished on this thread: a fresh buffer starts a little above it. */
 let lastWords = 1 << 16;
 
@@ -49,13 +51,16 @@ let lastWords = 1 << 16;
 export function recycleChunkBuffer(buffer: ArrayBuffer): void {
   if (buffer.byteLength === 0 || buffer instanceof SharedArrayBuffer) return; // detached (transferred away)
   spareBuffers.push(buffer);
+  spareBytes += buffer.byteLength;
   spareBuffers.sort((a, b) => a.byteLength - b.byteLength);
-  if (spareBuffers.length > SPARE_BUFFERS) spareBuffers.shift();
+  while (spareBytes > SPARE_BYTES && spareBuffers.length > 1) spareBytes -= spareBuffers.shift()!.byteLength;
 }
 
 function takeWords(): Uint32Array<ArrayBuffer> {
   const b = spareBuffers.pop();
-  return b !== undefined ? new Uint32Array(b) : new Uint32Array(lastWords + (lastWords >>> 3));
+  if (b === undefined) return new Uint32Array(lastWords + (lastWords >>> 3));
+  spareBytes -= b.byteLength;
+  return new Uint32Array(b);
 }
 
 /** This thread's loss-mask scratch (chats and prompt/completion pairs only), copied into the chunk at the end. */
@@ -122,9 +127,8 @@ export class ChunkBuilder {
         this.present.push(0);
         return;
       }
-      // room for 3 ids per UTF-16 unit (a UTF-8 byte each) + 16 post-processor specials + EOS; a
-      // normalizer that expands text further (NFKD ligatures) makes encodeIntoGrowable grow it
-      this.reserve(3 * d.text.length + 17);
+      // encodeIntoGrowable grows the buffer when the text does not fit (rare once buffers are
+      // recycled: reserving the worst case, 3 ids per UTF-16 unit, grew nearly every chunk's buffer)
       const r = encodeIntoGrowable(tokenizer, d.text, this.words, HEADER_WORDS + total, this.plain);
       this.words = r.buf as Uint32Array<ArrayBuffer>;
       let k = r.count;

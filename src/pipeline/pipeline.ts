@@ -118,10 +118,10 @@ export interface PipelineState {
  */
 const PIPELINE_PIECE_BYTES = 4 << 20;
 
-/** Free chunk buffers sent along with each task (or recycled on this thread before each chunk). */
+/** Free chunk buffers sent along with each task to a worker. */
 const SPARE_PER_TASK = 1;
-/** Free chunk buffers kept waiting for a task. */
-const FREE_BUFFERS = 2;
+/** Bytes of free chunk buffers kept waiting for a task. */
+const FREE_BYTES = 16 << 20;
 
 interface ChunkResult {
   chunk: EncodedChunk;
@@ -361,7 +361,14 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
       const still: ArrayBuffer[] = [];
       for (const b of this.retired) (inUse.has(b) ? still : this.free).push(b);
       this.retired = still;
-      if (this.free.length > FREE_BUFFERS) this.free.splice(0, this.free.length - FREE_BUFFERS);
+      let bytes = 0;
+      for (let i = this.free.length - 1; i >= 0; i--) {
+        bytes += this.free[i]!.byteLength;
+        if (bytes > FREE_BYTES) {
+          this.free.splice(0, i + 1); // the oldest go to the GC
+          break;
+        }
+      }
     }
     return this.free.splice(0, max);
   }
@@ -456,7 +463,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     if (local !== undefined) {
       // Encoded when consumed (prefetch 1): the calling thread does one thing at a time anyway.
       result = async () => {
-        for (const b of this.freeBuffers(SPARE_PER_TASK)) recycleChunkBuffer(b);
+        for (const b of this.freeBuffers(Infinity)) recycleChunkBuffer(b);
         return { chunk: decodeChunk(local(docs)), source };
       };
     } else {
