@@ -8,12 +8,15 @@
  * loads the tokenizer and shares its tables) included. Every configuration runs `--repeat` times
  * (default 3), the runs interleaved across configurations, and the fastest run of each is reported:
  * this shared VM moves single runs by ±30%. Issue 6 targets: (b) ≥ 90% of (a); 2 workers ≥ 1.7× one
- * worker on a 2-core machine; peak RSS ≤ 256 MB. Speed is never asserted in tests. The last lines give
- * the ceiling the 1-worker run's own CPU use leaves for more workers on this machine.
+ * worker on a 2-core machine; peak RSS ≤ 256 MB. Speed is never asserted in tests. Two ceilings for
+ * the worker runs are printed: (a) run on both CPUs at the same time (what two threads of pure
+ * tokenizing did together, which on this VM can be far below twice one), and the one the 1-worker
+ * run's own CPU use leaves for more workers.
  *
  * Text: `../shared/data/text/en.jsonl` cut into 200–3000-character windows (real prose).
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -127,11 +130,33 @@ const TASKSET = (() => {
   }
 })();
 
-function inChild(cpu: number | undefined, ...args: string[]): RunResult {
+function childCommand(cpu: number | undefined, args: string[]): [string, string[]] {
   const node = [process.execPath, fileURLToPath(import.meta.url), "--tokenizer", TOKENIZER, "--child", ...args];
   const [cmd, ...rest] = cpu !== undefined && TASKSET ? [TASKSET, "-c", String(cpu), ...node] : node;
-  const out = execFileSync(cmd!, rest, { encoding: "utf8", maxBuffer: 1 << 20 });
-  return JSON.parse(out.trim().split("\n").pop()!) as RunResult;
+  return [cmd!, rest];
+}
+
+const lastJson = (out: string): RunResult => JSON.parse(out.trim().split("\n").pop()!) as RunResult;
+
+function inChild(cpu: number | undefined, ...args: string[]): RunResult {
+  const [cmd, rest] = childCommand(cpu, args);
+  return lastJson(execFileSync(cmd, rest, { encoding: "utf8", maxBuffer: 1 << 20 }));
+}
+
+/**
+ * (a) on CPU 0 and CPU 1 at the same time, in two processes: tokens/s of both together. On this VM
+ * a vCPU can run at half speed while the other is busy (host contention), so this, not twice (a), is
+ * what two threads of pure tokenizing could do at that moment: the ceiling for "2 workers".
+ */
+async function tokenizerPair(jsonl: string): Promise<number> {
+  const run = async (cpu: number): Promise<RunResult> => {
+    const [cmd, rest] = childCommand(cpu, ["tokenizer", jsonl]);
+    return lastJson((await promisify(execFile)(cmd, rest, { encoding: "utf8", maxBuffer: 1 << 20 })).stdout);
+  };
+  const [r0, r1] = await Promise.all([run(0), run(1)]);
+  // the faster one finishes first and the other then runs alone for a while: this slightly
+  // overstates the pair, so the ceiling it gives is generous
+  return r0.tokens / r0.secs + r1.tokens / r1.secs;
 }
 
 async function main(): Promise<void> {
@@ -155,12 +180,14 @@ async function main(): Promise<void> {
     for (const w of [0, ...counts]) configs.push({ name, args: ["pipeline", source, String(w)], workers: w, cpu: w === 0 ? pin : undefined });
   }
   const best = new Map<number, RunResult>();
+  let pair = 0;
   for (let r = 0; r < REPEAT; r++) {
     configs.forEach((c, i) => {
       const res = inChild(c.cpu, ...c.args);
       const prev = best.get(i);
       if (prev === undefined || res.secs < prev.secs) best.set(i, res);
     });
+    if (pin !== undefined) pair = Math.max(pair, await tokenizerPair(jsonl));
   }
   const a = best.get(0)!;
   const aRate = a.tokens / a.secs;
@@ -170,6 +197,7 @@ async function main(): Promise<void> {
     const a1 = best.get(1)!;
     const r1 = a1.tokens / a1.secs;
     console.log(`    the same on CPU 1               ${(r1 / 1e6).toFixed(2)} M tokens/s: two threads can do at most ${((aRate + r1) / Math.max(aRate, r1)).toFixed(2)}× one thread here`);
+    console.log(`    CPUs 0 and 1 at the same time   ${(pair / 1e6).toFixed(2)} M tokens/s together = ${(pair / Math.max(aRate, r1)).toFixed(2)}× the faster CPU alone (best of ${REPEAT})`);
   }
   console.log("               run                    whole run (start-up incl.)      steady (after 1st batch)   wall     CPU     peak RSS");
   let one = 0;
