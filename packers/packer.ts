@@ -24,6 +24,9 @@ import {
 } from "./snapshot.js";
 import type { OverlongPolicy, PackAlgorithm, PackedBatch, PackOptions, PackStats, TokenizedDoc } from "./types.js";
 
+/** What a slot of `Packer.ready` holds once its row was taken. */
+const TAKEN: Row = Object.freeze({ pieces: Object.freeze([]) as unknown as Piece[], used: 0 });
+
 /** Default bfd/ffd window: 2048 pieces pack to <0.5% padding at L=2048 on gsm8k+t0 (see perf/pack.ts). */
 export const DEFAULT_WINDOW = 2048;
 
@@ -141,6 +144,9 @@ export class Packer {
     }
     const n = Math.min(available, this.batchSize);
     const rows = this.ready.slice(this.readyHead, this.readyHead + n);
+    // the slots of taken rows are emptied: they would keep those rows' documents reachable (with the
+    // buffers under them) until the next compaction, thousands of rows later
+    this.ready.fill(TAKEN, this.readyHead, this.readyHead + n);
     this.readyHead += n;
     if (this.readyHead > 4096 && this.readyHead * 2 > this.ready.length) {
       this.ready = this.ready.slice(this.readyHead);
