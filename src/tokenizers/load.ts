@@ -39,6 +39,27 @@ export function loadTokenizer(spec: string): Promise<Tokenizer> {
   return p;
 }
 
+/**
+ * `loadTokenizer(spec)` when its tables are in the on-disk cache (a file read, no building), else
+ * undefined, with nothing built. The pipeline reads the cache this way on its own thread while its
+ * workers start, instead of having a started worker load the tokenizer for all.
+ */
+export async function loadTokenizerIfCached(spec: string): Promise<Tokenizer | undefined> {
+  const known = cache.get(spec);
+  if (known !== undefined) return known;
+  const src = tableSources(spec);
+  if (src === undefined) return undefined;
+  const cached = readTables(tableKey(src.kind, src.files));
+  if (cached === undefined) return undefined;
+  try {
+    const t = await tokenizerFromShared({ ...cached, name: spec, file: src.file });
+    if (!cache.has(spec)) cache.set(spec, Promise.resolve(t));
+    return t;
+  } catch {
+    return undefined; // an entry that does not fit this build: loadTokenizer rebuilds it
+  }
+}
+
 /** The tokenizer around another thread's shared tables (no parsing, no building). */
 export async function tokenizerFromShared(shared: SharedTokenizer): Promise<Tokenizer> {
   if (shared.kind === "tiktoken") return new TiktokenTokenizer(shared);

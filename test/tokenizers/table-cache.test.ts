@@ -3,12 +3,12 @@
  * does; an entry must really be used (a doctored one shows through), rebuilt when corrupt, keyed by
  * the source bytes (an edited tokenizer_config.json is a new entry), and never make a load fail.
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { get_encoding } from "tiktoken";
-import { loadUncached } from "../../src/tokenizers/load.js";
+import { loadTokenizerIfCached, loadUncached } from "../../src/tokenizers/load.js";
 import { bertBaseUncasedJson } from "../../src/tokenizers/builtin-bert.js";
 import { readTables, tableCacheDir, tableKey, writeTables } from "../../src/tokenizers/table-cache.js";
 import type { SharedTiktoken } from "../../src/tokenizers/tiktoken/tokenizer.js";
@@ -56,6 +56,25 @@ describe("tokenizer table cache", () => {
     // its tables are already shareable with threads
     const shared = fromCache.shareTables!() as SharedTiktoken;
     expect(shared.vocab.arena.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it("loadTokenizerIfCached builds nothing on a cold cache, and reads the entry once there is one", async () => {
+    expect(await loadTokenizerIfCached("p50k_base")).toBeUndefined();
+    expect(existsSync(dir) ? entries() : []).toEqual([]); // nothing built, nothing written
+    await loadUncached("p50k_base");
+    const [file] = entries();
+    const key = /^[0-9a-f]{12}-([0-9a-f]{64})\.bin$/.exec(file!)![1]!;
+    const tables = readTables(key) as SharedTiktoken;
+    writeTables(key, { ...tables, specialTokens: { ...tables.specialTokens, "<|doctored|>": 424243 } });
+    const t = await loadTokenizerIfCached("p50k_base");
+    expect(t?.specialTokens.get("<|doctored|>")).toBe(424243); // from the entry, not built
+    const ref = get_encoding("p50k_base");
+    try {
+      expect(Array.from(t!.encode("hello world, again"))).toEqual(Array.from(ref.encode_ordinary("hello world, again")));
+    } finally {
+      ref.free();
+    }
+    expect(await loadTokenizerIfCached("no-such-tokenizer.json")).toBeUndefined();
   });
 
   it("an entry is really read: a doctored special token shows through, and a corrupt entry is rebuilt", async () => {
