@@ -97,12 +97,12 @@ export class PartReceiver {
     private readonly port: MessagePort,
     result: Promise<PieceResult>,
   ) {
-    port.unref(); // the task keeps the process alive while it runs
     port.on("message", (p: PiecePart) => {
       this.queue.push(p);
       this.received++;
       this.wake?.();
     });
+    port.unref(); // after on("message"), which refs it: the task keeps the process alive while it runs
     result.then(
       (r) => {
         this.reply = r;
