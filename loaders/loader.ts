@@ -9,7 +9,7 @@ import { InputFormatError, LoaderStateError, MissingFieldError } from "../src/er
 import { documentMaker, neededColumns } from "./document.js";
 import type { DocumentMaker } from "./document.js";
 import type { HttpOptions } from "./http.js";
-import { releasePageMemory, topLevelColumns } from "./parquet.js";
+import { forChunksIn, releasePageMemory, topLevelColumns } from "./parquet.js";
 import { makePlan } from "./plan.js";
 import { columnChunkRanges, ReadAhead } from "./readahead.js";
 import type { Piece, Plan } from "./plan.js";
@@ -134,6 +134,28 @@ export class Loader implements AsyncIterableIterator<Document> {
   async piecesIn(epoch: number): Promise<number> {
     if (!this.plan) await this.init();
     return epoch === this.epoch ? this.pieces.length : slotPieces(this.plan!.pieces, this.slot, this.slots, epoch, this.seed).length;
+  }
+
+  /**
+   * The most bytes reading one piece of the plan holds at once, estimated from the footers: the
+   * uncompressed size of the needed column chunks of a parquet piece's row group (a row group is
+   * decoded whole, even for a piece that is part of one). 0 when every piece is read as a stream
+   * (JSONL lines, JSON arrays), whatever its size. Plans on first use.
+   */
+  async largestPieceBytes(): Promise<number> {
+    if (!this.plan) await this.init();
+    const plan = this.plan!;
+    const columnsOf = new Map<number, string[] | undefined>();
+    let most = 0;
+    for (const piece of plan.pieces) {
+      const footer = plan.footers.get(piece.file);
+      if (footer === undefined) continue;
+      if (!columnsOf.has(piece.file)) columnsOf.set(piece.file, neededColumns(this.opts.document ?? {}, topLevelColumns(footer)));
+      let bytes = 0;
+      forChunksIn(footer, piece.start, piece.end, columnsOf.get(piece.file), (m) => (bytes += Number(m.total_uncompressed_size)));
+      if (bytes > most) most = bytes;
+    }
+    return most;
   }
 
   /** Passes over the data (`Infinity` = forever). */

@@ -1,0 +1,43 @@
+/**
+ * `Loader.largestPieceBytes`: what reading one piece holds at once, from the footers. Checked against
+ * duckdb's `parquet_metadata` (the column chunks' uncompressed sizes per row group).
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createLoader } from "../../loaders/index.js";
+import { lit, sql, tempDir } from "./helpers.js";
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+/** The largest row group's uncompressed bytes over `columns`, as duckdb reads the footer. */
+async function duckLargest(file: string, columns: string[]): Promise<number> {
+  const rows = await sql(
+    `SELECT row_group_id, sum(total_uncompressed_size)::BIGINT AS bytes FROM parquet_metadata(${lit(file)}) WHERE path_in_schema IN (${columns.map(lit).join(", ")}) GROUP BY row_group_id`,
+  );
+  return Math.max(...rows.map((r) => Number(r["bytes"])));
+}
+
+describe("Loader.largestPieceBytes", () => {
+  it("parquet: the largest row group's needed column chunks, uncompressed, as duckdb reports them; split pieces still count their whole row group", async () => {
+    const file = join(tmp.dir, "groups.parquet");
+    // row groups of different sizes: longer texts further on
+    await sql(
+      `COPY (SELECT i AS id, repeat('word ' || i::VARCHAR || ' ', 1 + i // 40) AS text, 'x' AS tag FROM range(400) t(i)) TO ${lit(file)} (FORMAT parquet, ROW_GROUP_SIZE 100, COMPRESSION zstd)`,
+    );
+    const text = await duckLargest(file, ["text"]);
+    const both = await duckLargest(file, ["text", "id"]);
+    expect(both).toBeGreaterThan(text);
+    expect(await createLoader({ sources: file, document: { field: "text" } }).largestPieceBytes()).toBe(text);
+    expect(await createLoader({ sources: file, document: { template: "{id}: {text}" } }).largestPieceBytes()).toBe(both);
+    // 8 slots split each row group into parts; each part still decodes its whole row group
+    expect(await createLoader({ sources: file, document: { field: "text" }, worldSize: 8, rank: 3 }).largestPieceBytes()).toBe(text);
+  });
+
+  it("JSONL is read as a stream: 0 whatever its size", async () => {
+    const file = join(tmp.dir, "docs.jsonl");
+    writeFileSync(file, Array.from({ length: 2000 }, (_, i) => JSON.stringify({ text: `document ${i} `.repeat(20) })).join("\n") + "\n");
+    expect(await createLoader({ sources: file, pieceBytes: 10_000 }).largestPieceBytes()).toBe(0);
+  });
+});
