@@ -5,9 +5,11 @@
  *
  * Reading: with workers and a loader that yields documents in piece order (no shuffle buffer) over
  * enough pieces, each worker reads whole pieces itself (a parquet row group, a byte range of JSONL:
- * `PieceTask`), so reading and parsing run in parallel too and the main thread only packs; results
- * are consumed in piece order, so batches equal the single-threaded run's. Otherwise the main thread
- * reads and workers tokenize chunks of `chunkDocs` documents.
+ * `PieceTask`), so reading and parsing run in parallel too and the main thread only packs; a piece
+ * comes back in parts (`parts.ts`), consumed in piece order, so batches equal the single-threaded
+ * run's. Otherwise (a shuffle buffer, few pieces, or parquet row groups too large to hold one per
+ * worker) the main thread reads and workers tokenize chunks of `chunkDocs` documents. Chunk buffers
+ * are reused once the packer is done with their documents.
  *
  * Resume is exact and replays nothing. Chunks (a chunk of documents, or one loader piece) are consumed
  * in order, and `state()` records where the consumer stands inside the head chunk: the loader state

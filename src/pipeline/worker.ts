@@ -3,10 +3,12 @@
  * Three kinds of task:
  * - `docs`: a chunk of documents the main thread read; the reply is the chunk's single buffer.
  * - `piece`: one loader piece (a parquet row group, a byte range of JSONL) that the worker reads
- *   itself, so reading and parsing also run in parallel; the reply is the buffer plus the piece's
- *   loader counters and document locations.
+ *   itself, so reading and parsing also run in parallel; it comes back in parts (`parts.ts`), each a
+ *   chunk buffer with its documents' locations, the reply being the last part plus the piece's
+ *   loader counters.
  * - `share`: load a tokenizer and reply with its tables on SharedArrayBuffers, which the pool then
  *   sends with every task, so the other workers build nothing.
+ * Tasks may carry spare chunk buffers the consumer is done with; chunks are written into them.
  * Buffers are moved, not copied. Errors come back as data (see `remote-error.ts`) so their class
  * and context survive.
  */
