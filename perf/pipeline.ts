@@ -199,7 +199,7 @@ async function main(): Promise<void> {
     console.log(`    the same on CPU 1               ${(r1 / 1e6).toFixed(2)} M tokens/s: two threads can do at most ${((aRate + r1) / Math.max(aRate, r1)).toFixed(2)}× one thread here`);
     console.log(`    CPUs 0 and 1 at the same time   ${(pair / 1e6).toFixed(2)} M tokens/s together = ${(pair / Math.max(aRate, r1)).toFixed(2)}× the faster CPU alone (best of ${REPEAT})`);
   }
-  console.log("               run                    whole run (start-up incl.)      steady (after 1st batch)   wall     CPU     peak RSS");
+  console.log("               run                    whole run (start-up incl.)      steady (after 1st batch)   wall  1st batch   CPU     peak RSS");
   let one = 0;
   let oneSteady = 0;
   configs.forEach((c, i) => {
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
     const label = c.workers === 0 ? `(b) single-threaded${pin !== undefined ? "*" : ""}` : `(c) ${c.workers} worker${c.workers === 1 ? "" : "s"}`;
     const vs = (x: number, base: number) => (c.workers === 0 ? `${((100 * x) / aRate).toFixed(0)}% of (a)` : c.workers > 1 && base > 0 ? `${(x / base).toFixed(2)}× 1 worker` : "").padEnd(15);
     console.log(
-      `${c.name.padEnd(13)} ${label.padEnd(22)} ${(rate / 1e6).toFixed(2).padStart(5)} M/s ${vs(rate, one)}   ${(steady / 1e6).toFixed(2).padStart(5)} M/s ${vs(steady, oneSteady)} ${r.secs.toFixed(2).padStart(5)} s ${r.cpuSecs.toFixed(1).padStart(5)} s ${r.peakRssMB.toFixed(0).padStart(6)} MB`,
+      `${c.name.padEnd(13)} ${label.padEnd(22)} ${(rate / 1e6).toFixed(2).padStart(5)} M/s ${vs(rate, one)}   ${(steady / 1e6).toFixed(2).padStart(5)} M/s ${vs(steady, oneSteady)} ${r.secs.toFixed(2).padStart(5)} s ${r.firstSecs.toFixed(2).padStart(5)} s ${r.cpuSecs.toFixed(1).padStart(5)} s ${r.peakRssMB.toFixed(0).padStart(6)} MB`,
     );
   });
   if (pin !== undefined) console.log("* pinned to CPU 0 with taskset, like (a)");
