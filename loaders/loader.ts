@@ -5,6 +5,7 @@
  * piece, byte/line/row inside it, shuffle buffer contents and PRNG — so a loader built with that state
  * continues with the documents an uninterrupted run would have produced next.
  */
+import type { FileMetaData } from "hyparquet";
 import { InputFormatError, LoaderStateError, MissingFieldError } from "../src/errors.js";
 import { documentMaker, neededColumns } from "./document.js";
 import type { DocumentMaker } from "./document.js";
@@ -150,7 +151,7 @@ export class Loader implements AsyncIterableIterator<Document> {
     for (const piece of plan.pieces) {
       const footer = plan.footers.get(piece.file);
       if (footer === undefined) continue;
-      if (!columnsOf.has(piece.file)) columnsOf.set(piece.file, neededColumns(this.opts.document ?? {}, topLevelColumns(footer)));
+      if (!columnsOf.has(piece.file)) columnsOf.set(piece.file, this.wantedColumns(footer));
       let bytes = 0;
       forChunksIn(footer, piece.start, piece.end, columnsOf.get(piece.file), (m) => (bytes += Number(m.total_uncompressed_size)));
       if (bytes > most) most = bytes;
@@ -296,6 +297,11 @@ export class Loader implements AsyncIterableIterator<Document> {
     return null;
   }
 
+  /** The parquet columns this loader's document spec reads from a file with `footer` (all when undefined). */
+  private wantedColumns(footer: FileMetaData): string[] | undefined {
+    return neededColumns(this.opts.document ?? {}, topLevelColumns(footer));
+  }
+
   private async startPiece(plan: Plan, piece: Piece): Promise<AsyncGenerator<RawRecord>> {
     if (this.open?.file !== piece.file) {
       await this.closeSource();
@@ -304,7 +310,7 @@ export class Loader implements AsyncIterableIterator<Document> {
     }
     const file = plan.files[piece.file]!;
     const footer = plan.footers.get(piece.file);
-    const columns = footer ? checkColumns(file.name, footer, neededColumns(this.opts.document ?? {}, topLevelColumns(footer))) : undefined;
+    const columns = footer ? checkColumns(file.name, footer, this.wantedColumns(footer)) : undefined;
     const resume = this.resume;
     this.cur.nextOffset = resume?.offset ?? -1;
     this.cur.nextLine = resume?.line ?? -1;

@@ -39,7 +39,10 @@ function docChars(d: SftDocument): number {
 /** Chunk buffers handed back on this thread, largest last; up to {@link SPARE_BYTES} are kept, the rest left to GC. */
 const spareBuffers: ArrayBuffer[] = [];
 let spareBytes = 0;
-/** Enough for a bfd window's worth of small chunks (a window frees ~8 of 256 documents at once). */
+/**
+ * Enough for a bfd window's worth of small chunks (a window frees ~8 of 256 documents at once); the
+ * calling thread of a pipeline with workers keeps here the buffers it moves to them with tasks.
+ */
 const SPARE_BYTES = 16 << 20;
 /** Words of the last chunk finished on this thread: a fresh buffer starts a little above it. */
 let lastWords = 1 << 16;
@@ -56,11 +59,20 @@ export function recycleChunkBuffer(buffer: ArrayBuffer): void {
   while (spareBytes > SPARE_BYTES && spareBuffers.length > 1) spareBytes -= spareBuffers.shift()!.byteLength;
 }
 
+/** Up to `max` of this thread's recycled chunk buffers, largest first (to move to a worker). */
+export function takeChunkBuffers(max: number): ArrayBuffer[] {
+  const taken: ArrayBuffer[] = [];
+  while (taken.length < max && spareBuffers.length > 0) {
+    const b = spareBuffers.pop()!;
+    spareBytes -= b.byteLength;
+    taken.push(b);
+  }
+  return taken;
+}
+
 function takeWords(): Uint32Array<ArrayBuffer> {
-  const b = spareBuffers.pop();
-  if (b === undefined) return new Uint32Array(lastWords + (lastWords >>> 3));
-  spareBytes -= b.byteLength;
-  return new Uint32Array(b);
+  const [b] = takeChunkBuffers(1);
+  return b !== undefined ? new Uint32Array(b) : new Uint32Array(lastWords + (lastWords >>> 3));
 }
 
 /** This thread's loss-mask scratch (chats and prompt/completion pairs only), copied into the chunk at the end. */

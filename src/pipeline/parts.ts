@@ -86,7 +86,6 @@ export class PartSender {
 /** Main-thread side: the parts of one piece in order, then its reply's last part. */
 export class PartReceiver {
   private readonly queue: PiecePart[] = [];
-  private received = 0;
   private wake: (() => void) | undefined;
   private reply: PieceResult | undefined;
   private failed: { error: unknown } | undefined;
@@ -99,7 +98,6 @@ export class PartReceiver {
   ) {
     port.on("message", (p: PiecePart) => {
       this.queue.push(p);
-      this.received++;
       this.wake?.();
     });
     port.unref(); // after on("message"), which refs it: the task keeps the process alive while it runs
@@ -137,7 +135,7 @@ export class PartReceiver {
         throw this.failed.error;
       }
       const r = this.reply;
-      if (r !== undefined && this.received >= r.parts) {
+      if (r !== undefined && this.handedOut >= r.parts) {
         this.close();
         return { part: r, last: r };
       }

@@ -40,7 +40,7 @@ import { PackOptionsError, PipelineError } from "../errors.js";
 import type { EncodeDocumentOptions, SftDocument } from "../sft/index.js";
 import { loadTokenizerIfCached } from "../tokenizers/load.js";
 import type { Tokenizer } from "../tokenizers/types.js";
-import { decodeChunk, recycleChunkBuffer, type EncodeSpec, type EncodedChunk, type TemplateSpec } from "./chunk.js";
+import { decodeChunk, recycleChunkBuffer, takeChunkBuffers, type EncodeSpec, type EncodedChunk, type TemplateSpec } from "./chunk.js";
 import { encoderFor } from "./encoder.js";
 import { defaultWorkers, TokenizePool } from "./pool.js";
 import { PART_CREDITS, PART_TOKENS, PartReceiver, type PiecePart } from "./parts.js";
@@ -116,9 +116,9 @@ export interface PipelineState {
 
 /**
  * Uncompressed JSONL piece size in the pipeline (loader default: 64 MiB): one worker task's input.
- * Each piece in flight holds its ids in a worker's scratch and then in a result buffer, so smaller
- * pieces hold less: 2 workers on 163 MB of JSONL peaked at 259–273 MB with 8 MiB pieces and 228–250
- * MB with 4 MiB, at the same speed (4 interleaved runs each), and the first batch came sooner.
+ * Measured when a piece came back whole (before parts and reused buffers), smaller pieces held less:
+ * 2 workers on 163 MB of JSONL peaked at 259–273 MB with 8 MiB pieces and 228–250 MB with 4 MiB, at
+ * the same speed (4 interleaved runs each), and the first batch came sooner.
  */
 const PIPELINE_PIECE_BYTES = 4 << 20;
 
@@ -132,8 +132,6 @@ const WORKER_PIECE_MAX_BYTES = 64 << 20;
 
 /** Free chunk buffers sent along with each task to a worker. */
 const SPARE_PER_TASK = 1;
-/** Bytes of free chunk buffers kept waiting for a task. */
-const FREE_BYTES = 16 << 20;
 
 interface ChunkResult {
   chunk: EncodedChunk;
@@ -203,8 +201,6 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
   private readonly batchBuffers = new BufferPool(4);
   /** Chunk buffers whose documents were all pushed; the packer may still read some of them. */
   private retired: ArrayBuffer[] = [];
-  /** Chunk buffers nothing reads any more: the next chunks are written into them. */
-  private free: ArrayBuffer[] = [];
   /** Part streams of pieces in flight (closed with the pipeline). */
   private readonly receivers = new Set<PartReceiver>();
   /** Loader counters when workers read pieces (summed from their replies); undefined otherwise. */
@@ -371,24 +367,20 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
   /**
    * Up to `max` consumed chunk buffers that the packer no longer reads, for the next chunks (on this
    * thread, or moved to a worker with its next task): a chunk's memory is reused, not allocated and
-   * faulted in again. A few more are kept for later; the rest are left to the GC.
+   * faulted in again. The freed buffers wait in this thread's spare list (`recycleChunkBuffer`,
+   * which bounds it); `max` 0 only moves them there.
    */
   private freeBuffers(max: number): ArrayBuffer[] {
     if (this.retired.length > 0) {
       const inUse = this.packer.buffersInUse();
       const still: ArrayBuffer[] = [];
-      for (const b of this.retired) (inUse.has(b) ? still : this.free).push(b);
-      this.retired = still;
-      let bytes = 0;
-      for (let i = this.free.length - 1; i >= 0; i--) {
-        bytes += this.free[i]!.byteLength;
-        if (bytes > FREE_BYTES) {
-          this.free.splice(0, i + 1); // the oldest go to the GC
-          break;
-        }
+      for (const b of this.retired) {
+        if (inUse.has(b)) still.push(b);
+        else recycleChunkBuffer(b);
       }
+      this.retired = still;
     }
-    return this.free.splice(0, max);
+    return takeChunkBuffers(max);
   }
 
   /** Deliver every batch the packer has complete (after `finish()`, the partial last one too). */
@@ -483,7 +475,7 @@ export class Pipeline implements AsyncIterable<PackedBatch> {
     if (local !== undefined) {
       // Encoded when consumed (prefetch 1): the calling thread does one thing at a time anyway.
       result = async () => {
-        for (const b of this.freeBuffers(Infinity)) recycleChunkBuffer(b);
+        this.freeBuffers(0); // into this thread's spare list, which local() writes into
         return { chunk: decodeChunk(local(docs)), source };
       };
     } else {

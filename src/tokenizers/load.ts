@@ -48,16 +48,9 @@ export async function loadTokenizerIfCached(spec: string): Promise<Tokenizer | u
   const known = cache.get(spec);
   if (known !== undefined) return known;
   const src = tableSources(spec);
-  if (src === undefined) return undefined;
-  const cached = readTables(tableKey(src.kind, src.files));
-  if (cached === undefined) return undefined;
-  try {
-    const t = await tokenizerFromShared({ ...cached, name: spec, file: src.file });
-    if (!cache.has(spec)) cache.set(spec, Promise.resolve(t));
-    return t;
-  } catch {
-    return undefined; // an entry that does not fit this build: loadTokenizer rebuilds it
-  }
+  const t = src === undefined ? undefined : await fromTableCache(spec, src, tableKey(src.kind, src.files));
+  if (t !== undefined && !cache.has(spec)) cache.set(spec, Promise.resolve(t));
+  return t;
 }
 
 /** The tokenizer around another thread's shared tables (no parsing, no building). */
@@ -117,18 +110,23 @@ export async function loadUncached(spec: string): Promise<Tokenizer> {
   const src = tableSources(spec);
   if (src === undefined) return build(spec);
   const key = tableKey(src.kind, src.files);
-  const cached = readTables(key);
-  if (cached !== undefined) {
-    try {
-      return await tokenizerFromShared({ ...cached, name: spec, file: src.file });
-    } catch {
-      // an entry that does not fit this build: build and overwrite it
-    }
-  }
-  const t = await build(spec);
+  const cached = await fromTableCache(spec, src, key);
+  if (cached !== undefined) return cached;
+  const t = await build(spec); // no entry, or one that does not fit this build: build and overwrite it
   const shared = t.shareTables?.();
   if (shared !== undefined) writeTables(key, shared);
   return t;
+}
+
+/** The tokenizer from the table cache's entry `key`; undefined when there is none or it does not fit this build. */
+async function fromTableCache(spec: string, src: { file: string }, key: string): Promise<Tokenizer | undefined> {
+  const cached = readTables(key);
+  if (cached === undefined) return undefined;
+  try {
+    return await tokenizerFromShared({ ...cached, name: spec, file: src.file });
+  } catch {
+    return undefined;
+  }
 }
 
 async function build(spec: string): Promise<Tokenizer> {

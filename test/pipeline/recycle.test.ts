@@ -11,6 +11,7 @@ import { createPipeline, decodeChunk, encodeChunk, type PipelineOptions } from "
 import { recycleChunkBuffer } from "../../src/pipeline/chunk.js";
 import { loadTokenizer } from "../../src/tokenizers/load.js";
 import type { SourceRef } from "../../loaders/index.js";
+import { PipelineError } from "../../src/errors.js";
 import { collect, cutAt, fingerprint, gsmPipeline, tempDir } from "./helpers.js";
 
 const dir = tempDir("recycle");
@@ -71,6 +72,20 @@ describe("chunk buffer reuse", () => {
     }
     const early = createPipeline(opts);
     expect(await collect(early, 2)).toEqual(one.slice(0, 2)); // breaks while workers wait for credits
+  });
+
+  it("partTokens that is not a positive integer is a PipelineError naming the field", () => {
+    for (const partTokens of [0, -5, 1.5, Number.NaN]) {
+      let err: unknown;
+      try {
+        createPipeline({ ...base, partTokens });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(PipelineError);
+      expect((err as PipelineError).context.field).toBe("partTokens");
+      expect((err as PipelineError).message).toContain(`partTokens must be a positive integer, got ${partTokens}`);
+    }
   });
 
   it("reuses buffers: 19 chunks of 32 documents are written into fewer buffers", async () => {
