@@ -12,6 +12,7 @@ import type { ElementPos } from "./jsonarray.js";
 import { splitLines } from "./lines.js";
 import type { LinePos } from "./lines.js";
 import { readParquetRows, topLevelColumns } from "./parquet.js";
+import { readTextColumn, streamableTextColumn } from "./parquet-text.js";
 import type { Piece } from "./plan.js";
 import type { InputFile } from "./resolve.js";
 import type { ByteSource, LoaderStats, RawRecord } from "./types.js";
@@ -181,12 +182,24 @@ async function* readParquet(piece: Piece, resume: PiecePos | undefined, ctx: Rea
   if (!md) throw new TokpackError("ERR_INTERNAL", "parquet piece without a footer", { file: ctx.file.name });
   const from = resume?.row ?? piece.start;
   if (from >= piece.end) return;
-  const rows = await readParquetRows(ctx.src, md, from, piece.end, ctx.columns, true);
-  ctx.onRowsRead?.();
   cur.line = 0;
   cur.offset = 0;
   cur.nextOffset = -1;
   cur.nextLine = -1;
+  const text = streamableTextColumn(md, from, piece.end, ctx.columns);
+  if (text !== undefined) {
+    // one text column: streamed a value at a time (see parquet-text.ts)
+    let row = from;
+    for await (const v of readTextColumn(ctx.src, md, from, piece.end, text, ctx.onRowsRead)) {
+      cur.row = row;
+      cur.nextRow = ++row;
+      yield { [text.name]: v };
+    }
+    if (row !== piece.end) throw new InputFormatError(`expected ${piece.end - from} rows, the file gave ${row - from}: corrupt row group`, { file: ctx.src.name, row });
+    return;
+  }
+  const rows = await readParquetRows(ctx.src, md, from, piece.end, ctx.columns, true);
+  ctx.onRowsRead?.();
   for (let i = 0; i < rows.length; i++) {
     const row = from + i;
     cur.row = row;

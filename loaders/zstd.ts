@@ -137,7 +137,7 @@ function instantiateOneShot(): OneShotExports | undefined {
  */
 const ONE_SHOT_MAX = 1 << 20;
 
-/** Scratch memory in the one-shot instance, shared by both paths (each lays it out itself). */
+/** Scratch memory of the one-shot path in its instance (the stepped path mallocs its own region per page). */
 let scratch = { ptr: 0, bytes: 0 };
 
 /** The scratch region, grown (never shrunk) to at least `need` bytes; returns its address. */
@@ -185,15 +185,6 @@ const STEP = 128 << 10;
  */
 const INPUT_WINDOW = 1 << 20;
 
-/** The stepped path's decoding context on the one-shot instance (0: none yet, or dropped after an error). */
-let dctx = 0;
-
-/** Frees the decoding context: it is unusable after an error, so the next page starts a fresh one. */
-function dropContext(wasm: OneShotExports): void {
-  wasm.ZSTD_freeDCtx(dctx);
-  dctx = 0;
-}
-
 /**
  * A page too large for one shot, decoded with zstd's streaming call in 128 KiB output steps on the
  * same instance, its input fed through a 1 MiB window: only that window and one step live in the
@@ -201,59 +192,152 @@ function dropContext(wasm: OneShotExports): void {
  * fresh copy of every step instead).
  */
 function decompressStepped(wasm: OneShotExports, input: Uint8Array, out: Uint8Array, window = INPUT_WINDOW): Uint8Array {
-  if (dctx === 0) dctx = wasm.ZSTD_createDCtx();
-  if (dctx === 0) throw new Error("zstd decoder: cannot create a decoding context");
-  const win = Math.min(window, input.byteLength);
-  // layout: [output step][ZSTD_outBuffer: dst, size, pos][ZSTD_inBuffer: src, size, pos][pad][input window]
-  const step = scratchOf(wasm, STEP + 32 + win);
-  const outBuf = step + STEP;
-  const inBuf = outBuf + 12;
-  const src = inBuf + 12 + 8;
-  const words = (): Uint32Array => new Uint32Array(wasm.memory.buffer, outBuf, 6); // fresh: the memory may grow
-  let loaded = 0; // input bytes copied into the window so far
-  /** The next part of the input into the window, as the decoder's new input buffer. */
-  const refill = (): void => {
-    const n = Math.min(win, input.byteLength - loaded);
-    new Uint8Array(wasm.memory.buffer).set(input.subarray(loaded, loaded + n), src);
-    loaded += n;
-    words().set([src, n, 0], 3);
-  };
-  words().set([step, STEP, 0]);
-  refill();
-  let at = 0;
-  let stalled = 0;
-  let lastPos = 0;
-  for (;;) {
-    words()[2] = 0; // output position
-    const rc = wasm.ZSTD_decompressStream(dctx, outBuf, inBuf);
-    const w = words();
-    const produced = w[2]!;
-    if (rc < 0) {
-      dropContext(wasm);
-      throw new Error(`zstd page is corrupt (zstd error ${-rc})`);
+  const steps = new ZstdSteps(wasm, input, out.byteLength, window);
+  try {
+    let at = 0;
+    for (let step = steps.next(); step !== undefined; step = steps.next()) {
+      out.set(step, at);
+      at += step.byteLength;
     }
-    if (at + produced > out.byteLength) throw new Error(`zstd page decompresses to more than the ${out.byteLength} bytes expected: corrupt data`);
-    out.set(new Uint8Array(wasm.memory.buffer, step, produced), at);
-    at += produced;
-    let pos = w[5]!;
-    const windowUsed = pos >= w[4]!;
-    if (windowUsed && loaded < input.byteLength) {
-      refill();
-      pos = 0;
-      stalled = 0;
-    } else {
-      const consumed = windowUsed; // and nothing left to load
-      if (rc === 0 && consumed) break; // last frame complete, input used up
-      stalled = produced === 0 && pos === lastPos ? stalled + 1 : 0;
-      if ((produced === 0 && consumed) || stalled > MAX_EMPTY_STEPS) {
-        dropContext(wasm);
-        throw new Error("zstd page ends mid-frame: corrupt data");
+    return out;
+  } finally {
+    steps.close();
+  }
+}
+
+/**
+ * One zstd page decoded a step at a time (see {@link decompressStepped}): each `next()` is a view of
+ * up to 128 KiB of output inside the WebAssembly instance's memory, valid until the following call.
+ * Throws on corrupt data, on output past `expected` bytes, or when the input ends short of it. Each
+ * has its own decoding context and region of the instance's memory, so pages of several readers on
+ * one thread can be mid-way at once; `close()` frees them (done by `next()` at the end or on error).
+ */
+class ZstdSteps {
+  private readonly win: number;
+  private dctx: number;
+  private region: number;
+  private readonly step: number;
+  private readonly outBuf: number;
+  private readonly inBuf: number;
+  private readonly src: number;
+  /** Input bytes copied into the window so far. */
+  private loaded = 0;
+  /** Output bytes produced so far. */
+  private at = 0;
+  private stalled = 0;
+  private lastPos = 0;
+  private done = false;
+
+  constructor(
+    private readonly wasm: OneShotExports,
+    private readonly input: Uint8Array,
+    private readonly expected: number,
+    window = INPUT_WINDOW,
+  ) {
+    this.win = Math.min(window, input.byteLength);
+    this.dctx = wasm.ZSTD_createDCtx();
+    this.region = this.dctx === 0 ? 0 : wasm.malloc(STEP + 32 + this.win);
+    if (this.region === 0) {
+      this.close();
+      throw new Error("zstd decoder: cannot allocate a decoding context");
+    }
+    // layout: [output step][ZSTD_outBuffer: dst, size, pos][ZSTD_inBuffer: src, size, pos][pad][input window]
+    this.step = this.region;
+    this.outBuf = this.step + STEP;
+    this.inBuf = this.outBuf + 12;
+    this.src = this.inBuf + 12 + 8;
+    this.words().set([this.step, STEP, 0]);
+    this.refill();
+  }
+
+  /** The buffer descriptors (fresh: the memory may grow). */
+  private words(): Uint32Array {
+    return new Uint32Array(this.wasm.memory.buffer, this.outBuf, 6);
+  }
+
+  /** The next part of the input into the window, as the decoder's new input buffer. */
+  private refill(): void {
+    const n = Math.min(this.win, this.input.byteLength - this.loaded);
+    new Uint8Array(this.wasm.memory.buffer).set(this.input.subarray(this.loaded, this.loaded + n), this.src);
+    this.loaded += n;
+    this.words().set([this.src, n, 0], 3);
+  }
+
+  private fail(message: string): never {
+    this.close();
+    throw new Error(message);
+  }
+
+  /** Frees the context and memory region (idempotent); `next()` then returns undefined. */
+  close(): void {
+    this.done = true;
+    if (this.dctx !== 0) this.wasm.ZSTD_freeDCtx(this.dctx);
+    if (this.region !== 0) this.wasm.free(this.region);
+    this.dctx = this.region = 0;
+  }
+
+  /** The next non-empty output step, or undefined once the page is complete. */
+  next(): Uint8Array | undefined {
+    while (!this.done) {
+      const wasm = this.wasm;
+      this.words()[2] = 0; // output position
+      const rc = wasm.ZSTD_decompressStream(this.dctx, this.outBuf, this.inBuf);
+      const w = this.words();
+      const produced = w[2]!;
+      if (rc < 0) this.fail(`zstd page is corrupt (zstd error ${-rc})`);
+      if (this.at + produced > this.expected) this.fail(`zstd page decompresses to more than the ${this.expected} bytes expected: corrupt data`);
+      this.at += produced;
+      let pos = w[5]!;
+      const windowUsed = pos >= w[4]!;
+      if (windowUsed && this.loaded < this.input.byteLength) {
+        this.refill();
+        pos = 0;
+        this.stalled = 0;
+      } else {
+        const consumed = windowUsed; // and nothing left to load
+        if (rc === 0 && consumed) this.done = true; // last frame complete, input used up
+        else {
+          this.stalled = produced === 0 && pos === this.lastPos ? this.stalled + 1 : 0;
+          if ((produced === 0 && consumed) || this.stalled > MAX_EMPTY_STEPS) this.fail("zstd page ends mid-frame: corrupt data");
+        }
+      }
+      this.lastPos = pos;
+      if (this.done && this.at !== this.expected) this.fail(`zstd page decompressed to ${this.at} bytes, expected ${this.expected}: corrupt data`);
+      if (produced > 0) {
+        const view = new Uint8Array(wasm.memory.buffer, this.step, produced);
+        if (this.done) this.close(); // the region stays readable until the next malloc reuses it
+        return view;
       }
     }
-    lastPos = pos;
+    return undefined;
   }
-  if (at !== out.byteLength) throw new Error(`zstd page decompressed to ${at} bytes, expected ${out.byteLength}: corrupt data`);
-  return out;
+}
+
+/**
+ * The output of one zstd page (`expected` bytes) as successive views of at most 128 KiB, each valid
+ * until the next call: a reader can parse a page of any size while holding one step of it. Uses the
+ * stepped path on the one-shot instance; where that instance cannot be made, the whole page is
+ * decoded first and handed out as one view.
+ */
+export function zstdPageSteps(input: Uint8Array, expected: number): PageSteps {
+  const wasm = oneShot();
+  if (wasm !== undefined) return new ZstdSteps(wasm, input, expected);
+  let page: Uint8Array | undefined = zstdDecompressStreaming(input, new Uint8Array(expected));
+  return {
+    next: () => {
+      const p = page;
+      page = undefined;
+      return p;
+    },
+    close: () => (page = undefined),
+  };
+}
+
+/** A page's bytes, a view at a time; each view is valid until the next call. */
+export interface PageSteps {
+  next(): Uint8Array | undefined;
+  /** Stop early: frees what decoding holds. */
+  close(): void;
 }
 
 /** {@link zstdDecompressInto} through zstddec's streaming API (the fallback; exported for tests). */

@@ -1,0 +1,204 @@
+/**
+ * One text column streamed a value at a time (`parquet-text.ts`), against duckdb reading the same
+ * files: duckdb-written v1 pages (zstd, uncompressed) and hyparquet-writer's v2 pages (many pages per
+ * row group, required and optional columns). Also which columns are streamed at all, row ranges that
+ * start and end mid-page, resume, corrupt pages, and two streams mid-page on one thread.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parquetMetadata, type FileMetaData } from "hyparquet";
+import { parquetWriteBuffer } from "hyparquet-writer";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLoader } from "../../loaders/index.js";
+import { fileSource } from "../../loaders/bytes.js";
+import { readTextColumn, streamableTextColumn } from "../../loaders/parquet-text.js";
+import { InputFormatError } from "../../src/errors.js";
+import { collect, lit, sql, take, tempDir } from "./helpers.js";
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+const ROWS = 3000;
+/** Text with nulls, empty strings, multi-byte UTF-8, and a few values far larger than a 128 KiB decode step. */
+const VALUES = `SELECT CASE WHEN i % 7 = 3 THEN NULL WHEN i % 11 = 0 THEN '' WHEN i % 997 = 5 THEN repeat('long é漢😀 ' || i::VARCHAR, 40000)
+  ELSE repeat(chr((65 + i % 26)::INTEGER) || 'é漢😀 ' || i::VARCHAR, 1 + (i * 37) % 50) END AS text FROM range(${ROWS}) t(i)`;
+
+function footer(file: string): FileMetaData {
+  const b = readFileSync(file);
+  return parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+async function duckValues(file: string, column = "text"): Promise<(string | null)[]> {
+  return (await sql(`SELECT ${column} AS v FROM ${lit(file)}`)).map((r) => r["v"] as string | null);
+}
+
+async function loaderValues(file: string): Promise<(string | null)[]> {
+  return (await collect(createLoader({ sources: file, document: { field: "text", onNull: "keep" } }))).map((d) => d.text ?? null);
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Rows [from, to) straight from readTextColumn, decoded as each is yielded. */
+async function streamed(file: string, from: number, to: number): Promise<(string | null)[]> {
+  const md = footer(file);
+  const col = streamableTextColumn(md, from, to, ["text"]);
+  expect(col).toBeDefined();
+  const src = await fileSource(file);
+  const out: (string | null)[] = [];
+  try {
+    for await (const v of readTextColumn(src, md, from, to, col!)) out.push(v === null ? null : decoder.decode(v));
+  } finally {
+    await src.close?.();
+  }
+  return out;
+}
+
+const files: Record<string, string> = {};
+
+beforeAll(async () => {
+  for (const [name, opts] of [
+    ["zstd", "COMPRESSION zstd"],
+    ["plain", "COMPRESSION uncompressed"],
+    ["snappy", "COMPRESSION snappy"],
+    ["zstd-v2", "COMPRESSION zstd, PARQUET_VERSION V2"],
+  ] as const) {
+    files[name] = join(tmp.dir, `${name}.parquet`);
+    await sql(`COPY (${VALUES}) TO ${lit(files[name]!)} (FORMAT parquet, ROW_GROUP_SIZE 1000, ${opts})`);
+  }
+  files["dict"] = join(tmp.dir, "dict.parquet");
+  await sql(`COPY (SELECT 'label ' || (i % 5)::VARCHAR AS text FROM range(${ROWS}) t(i)) TO ${lit(files["dict"]!)} (FORMAT parquet, COMPRESSION zstd)`);
+  files["two"] = join(tmp.dir, "two.parquet");
+  await sql(`COPY (SELECT i AS id, ${VALUES.replace("SELECT ", "").replace(/ FROM range.*$/s, "")} FROM range(${ROWS}) t(i)) TO ${lit(files["two"]!)} (FORMAT parquet, COMPRESSION zstd)`);
+  // hyparquet-writer: data pages v2, PLAIN, ~4 KiB pages (many per row group), uncompressed
+  const texts = (await duckValues(files["zstd"]!)).map((t) => t);
+  const required = texts.map((t, i) => t ?? `filled ${i}`);
+  for (const [name, data, nullable] of [
+    ["v2-optional", texts, true],
+    ["v2-required", required, false],
+  ] as const) {
+    files[name] = join(tmp.dir, `${name}.parquet`);
+    const buf = parquetWriteBuffer({
+      columnData: [{ name: "text", data: [...data], type: "STRING", nullable, encoding: "PLAIN" }],
+      codec: "UNCOMPRESSED",
+      rowGroupSize: 1000,
+      pageSize: 4096,
+    });
+    writeFileSync(files[name]!, new Uint8Array(buf));
+  }
+});
+
+describe("streamableTextColumn", () => {
+  it("streams one PLAIN text column, zstd or uncompressed; leaves the rest to the whole-row-group reader", () => {
+    expect(streamableTextColumn(footer(files["zstd"]!), 0, ROWS, ["text"])).toEqual({ name: "text", optional: true });
+    expect(streamableTextColumn(footer(files["zstd"]!), 0, ROWS, undefined)).toEqual({ name: "text", optional: true }); // a one-column file
+    expect(streamableTextColumn(footer(files["plain"]!), 0, ROWS, ["text"])).toBeDefined();
+    expect(streamableTextColumn(footer(files["v2-required"]!), 0, ROWS, ["text"])).toEqual({ name: "text", optional: false });
+    expect(streamableTextColumn(footer(files["snappy"]!), 0, ROWS, ["text"])).toBeUndefined();
+    expect(streamableTextColumn(footer(files["zstd-v2"]!), 0, ROWS, ["text"])).toBeUndefined(); // duckdb's v2 strings are DELTA_LENGTH_BYTE_ARRAY
+    expect(streamableTextColumn(footer(files["dict"]!), 0, ROWS, ["text"])).toBeUndefined();
+    expect(streamableTextColumn(footer(files["two"]!), 0, ROWS, ["text"])).toBeDefined();
+    expect(streamableTextColumn(footer(files["two"]!), 0, ROWS, ["text", "id"])).toBeUndefined();
+    expect(streamableTextColumn(footer(files["two"]!), 0, ROWS, ["id"])).toBeUndefined(); // not BYTE_ARRAY
+    expect(streamableTextColumn(footer(files["two"]!), 0, ROWS, undefined)).toBeUndefined();
+  });
+});
+
+describe("readTextColumn against duckdb", () => {
+  for (const name of ["zstd", "plain", "v2-optional", "v2-required"]) {
+    it(`${name}: every value, null and empty string as duckdb reads them, through the loader`, async () => {
+      const ref = await duckValues(files[name]!);
+      expect(ref.length).toBe(ROWS);
+      expect(ref.some((t) => t !== null && t.length > 300_000)).toBe(true);
+      const got = await loaderValues(files[name]!);
+      expect(got.length).toBe(ref.length);
+      for (let i = 0; i < ref.length; i++) if (got[i] !== ref[i]) expect({ row: i, got: got[i] }).toEqual({ row: i, got: ref[i] });
+    });
+  }
+
+  it("two-column file, one column asked for: the same values as duckdb's", async () => {
+    expect(await loaderValues(files["two"]!)).toEqual(await duckValues(files["two"]!));
+  });
+
+  it("row ranges starting and ending mid-page and mid-row-group, across row groups", async () => {
+    for (const name of ["zstd", "v2-optional"]) {
+      const ref = await duckValues(files[name]!);
+      for (const [from, to] of [
+        [0, 1],
+        [17, 403],
+        [999, 1001],
+        [2040, 2050],
+        [1500, 2999],
+        [2500, ROWS],
+      ] as const) {
+        expect(await streamed(files[name]!, from, to)).toEqual(ref.slice(from, to));
+      }
+    }
+  });
+
+  it("a loader state taken mid-piece resumes on the next row", async () => {
+    const ref = await duckValues(files["v2-optional"]!);
+    const opts = { sources: files["v2-optional"]!, document: { field: "text", onNull: "keep" as const } };
+    const a = createLoader(opts);
+    const first = await take(a, 1234);
+    const state = a.state();
+    await a.close();
+    const rest = await collect(createLoader({ ...opts, state }));
+    expect([...first, ...rest].map((d) => d.text ?? null)).toEqual(ref);
+  });
+
+  it("two streams mid-page on one thread do not disturb each other", async () => {
+    const za = files["zstd"]!;
+    const refs = [await duckValues(za), await duckValues(files["two"]!)];
+    const mds = [footer(za), footer(files["two"]!)];
+    const srcs = [await fileSource(za), await fileSource(files["two"]!)];
+    const its = mds.map((md, k) => readTextColumn(srcs[k]!, md, 0, ROWS, streamableTextColumn(md, 0, ROWS, ["text"])!)[Symbol.asyncIterator]());
+    const got: (string | null)[][] = [[], []];
+    for (let i = 0; i < ROWS; i++) {
+      for (let k = 0; k < 2; k++) {
+        const r = await its[k]!.next();
+        got[k]!.push(r.done === true || r.value === null ? null : decoder.decode(r.value));
+      }
+    }
+    for (const s of srcs) await s.close?.();
+    expect(got[0]).toEqual(refs[0]);
+    expect(got[1]).toEqual(refs[1]);
+  });
+});
+
+describe("readTextColumn on corrupt files", () => {
+  it("a damaged zstd page is an InputFormatError naming the file, column and row", async () => {
+    const bytes = new Uint8Array(readFileSync(files["zstd"]!));
+    const md = footer(files["zstd"]!);
+    const chunk = md.row_groups[1]!.columns[0]!.meta_data!;
+    // overwrite the middle of row group 1's compressed page
+    const mid = Number(chunk.data_page_offset) + Math.floor(Number(chunk.total_compressed_size) / 2);
+    bytes.fill(0xff, mid, mid + 64);
+    const bad = join(tmp.dir, "bad-zstd.parquet");
+    writeFileSync(bad, bytes);
+    const err = await loaderValues(bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputFormatError);
+    const e = err as InputFormatError;
+    expect(e.context).toMatchObject({ file: bad, field: "text" });
+    const groupStart = Number(md.row_groups[0]!.num_rows);
+    expect(e.context.row).toBeGreaterThanOrEqual(groupStart);
+    expect(e.context.row).toBeLessThan(groupStart + Number(md.row_groups[1]!.num_rows));
+  });
+
+  it("a page running past its column chunk is an InputFormatError, not a hang or a short read", async () => {
+    const bytes = new Uint8Array(readFileSync(files["v2-optional"]!));
+    const md = footer(files["v2-optional"]!);
+    const chunk = md.row_groups[0]!.columns[0]!.meta_data!;
+    // cut the file inside row group 0's pages: keep the footer so it still opens
+    const start = Number(chunk.data_page_offset);
+    const cut = start + Math.floor(Number(chunk.total_compressed_size) / 3);
+    const footerLen = new DataView(bytes.buffer).getUint32(bytes.byteLength - 8, true) + 8;
+    const damaged = new Uint8Array(bytes.byteLength);
+    damaged.set(bytes.subarray(0, cut));
+    damaged.set(bytes.subarray(bytes.byteLength - footerLen), bytes.byteLength - footerLen); // zeros between
+    const bad = join(tmp.dir, "bad-cut.parquet");
+    writeFileSync(bad, damaged);
+    const err = await loaderValues(bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputFormatError);
+    expect((err as InputFormatError).context).toMatchObject({ file: bad, field: "text" });
+  });
+});
