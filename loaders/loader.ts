@@ -25,6 +25,13 @@ import { slotOf, slotPieces } from "./shard.js";
 import type { ShardSpec } from "./shard.js";
 import type { ByteSource, Document, DocumentSpec, LoaderStats, RawRecord } from "./types.js";
 
+/**
+ * The next row group's column chunks are read ahead (`readahead.ts`) only up to this size: a larger
+ * one, held beside the current row group while it is consumed, doubled what reading holds (duckdb's
+ * default row groups of zstd text, 200k documents: 182 → 162 MB peak RSS without it, same time).
+ */
+const READ_AHEAD_MAX_BYTES = 16 << 20;
+
 /** Options for {@link createLoader}. */
 export interface LoaderOptions extends ShardSpec {
   /** Paths, directories, globs, URLs, `zip:a.zip!/glob`, manifests (see `resolveSources`). */
@@ -323,7 +330,8 @@ export class Loader implements AsyncIterableIterator<Document> {
     const src = this.open.src;
     // the next piece this loader will read (none past stopAtPiece: a piece reader stops here)
     const next = this.pieceIdx + 1 < (this.opts.stopAtPiece ?? Infinity) ? this.pieces[this.pieceIdx + 1] : undefined;
-    const onRowsRead = src instanceof ReadAhead && footer && next?.file === piece.file ? () => src.prefetch(columnChunkRanges(footer, next.start, columns)) : undefined;
+    const ahead = src instanceof ReadAhead && footer && next?.file === piece.file ? columnChunkRanges(footer, next.start, columns) : [];
+    const onRowsRead = ahead.length > 0 && ahead.reduce((n, [a, b]) => n + b - a, 0) <= READ_AHEAD_MAX_BYTES ? () => (src as ReadAhead).prefetch(ahead) : undefined;
     return readPiece(piece, resume, { file, src, footer, columns, skipBad: this.opts.skipBad ?? false, stats: this.statsV, ...(onRowsRead ? { onRowsRead } : {}) }, this.cur);
   }
 
