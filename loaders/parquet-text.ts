@@ -11,7 +11,7 @@
 import type { ColumnMetaData, FileMetaData, PageHeader } from "hyparquet";
 import { InputFormatError } from "../src/errors.js";
 import type { ByteSource } from "./types.js";
-import { zstdPageSteps, type PageSteps } from "./zstd.js";
+import { wholePage, zstdPageSteps, type PageSteps } from "./zstd.js";
 
 /** The page-header parser of hyparquet (Thrift compact protocol), loaded with the first page. */
 let headerParser: ((reader: { view: DataView; offset: number }) => PageHeader) | undefined;
@@ -237,15 +237,7 @@ class StepReader {
 function valueSteps(body: Uint8Array, codec: string, size: number): PageSteps {
   if (codec === "ZSTD") return zstdPageSteps(body, size);
   if (body.byteLength !== size) throw new Error(`uncompressed page holds ${body.byteLength} bytes, its header says ${size}`);
-  let page: Uint8Array | undefined = body;
-  return {
-    next: () => {
-      const p = page;
-      page = undefined;
-      return p;
-    },
-    close: () => (page = undefined),
-  };
+  return wholePage(body);
 }
 
 /**

@@ -322,7 +322,12 @@ class ZstdSteps {
 export function zstdPageSteps(input: Uint8Array, expected: number): PageSteps {
   const wasm = oneShot();
   if (wasm !== undefined) return new ZstdSteps(wasm, input, expected);
-  let page: Uint8Array | undefined = zstdDecompressStreaming(input, new Uint8Array(expected));
+  return wholePage(zstdDecompressStreaming(input, new Uint8Array(expected)));
+}
+
+/** A page already in memory as {@link PageSteps}: one view, the page itself. */
+export function wholePage(bytes: Uint8Array): PageSteps {
+  let page: Uint8Array | undefined = bytes;
   return {
     next: () => {
       const p = page;
