@@ -21,8 +21,8 @@ async function loadHeaderParser(): Promise<(reader: { view: DataView; offset: nu
 }
 
 const STREAM_CODECS = new Set(["UNCOMPRESSED", "ZSTD"]);
-/** Encodings a streamed chunk may list: PLAIN values; RLE / BIT_PACKED for its definition levels. */
-const STREAM_ENCODINGS = new Set(["PLAIN", "RLE", "BIT_PACKED"]);
+/** Encodings a streamed chunk may list: PLAIN values, RLE definition levels (not the deprecated BIT_PACKED). */
+const STREAM_ENCODINGS = new Set(["PLAIN", "RLE"]);
 
 /** Bytes read from the source at a time (a smaller chunk is read in one request). */
 const READ_WINDOW = 8 << 20;
@@ -293,6 +293,8 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
             values = new StepReader(valueSteps(page, meta.codec, h.uncompressed_page_size));
             // v1: definition levels (length-prefixed) lead the decompressed page
             if (optional) {
+              const enc = h.data_page_header.definition_level_encoding;
+              if (enc !== "RLE") throw new Error(`definition levels in ${enc} encoding, expected RLE`);
               const len = values.u32();
               readLevels(values.bytes(len), n, levels);
               defs = levels;
