@@ -194,10 +194,17 @@ class StepReader {
 
   constructor(private readonly steps: PageSteps) {}
 
+  /** The current step, viewed afresh when another reader's page grew the memory under it (`PageSteps.current`). */
+  private step(): Uint8Array {
+    if (this.cur.byteLength === 0 && this.off > 0) this.cur = this.steps.current()!;
+    return this.cur;
+  }
+
   /** The next `n` bytes as one view, valid until the next call (copied only across a step boundary). */
   bytes(n: number): Uint8Array {
-    if (this.cur.byteLength - this.off >= n) {
-      const v = this.cur.subarray(this.off, this.off + n);
+    const c = this.step();
+    if (c.byteLength - this.off >= n) {
+      const v = c.subarray(this.off, this.off + n);
       this.off += n;
       return v;
     }
@@ -218,7 +225,7 @@ class StepReader {
 
   /** A little-endian u32. */
   u32(): number {
-    const c = this.cur;
+    const c = this.step();
     const o = this.off;
     if (c.byteLength - o >= 4) {
       this.off = o + 4;

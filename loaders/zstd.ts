@@ -210,7 +210,7 @@ function decompressStepped(wasm: OneShotExports, input: Uint8Array, out: Uint8Ar
  * up to 128 KiB of output inside the WebAssembly instance's memory, valid until the following call.
  * Throws on corrupt data, on output past `expected` bytes, or when the input ends short of it. Each
  * has its own decoding context and region of the instance's memory, so pages of several readers on
- * one thread can be mid-way at once; `close()` frees them (done by `next()` at the end or on error).
+ * one thread can be mid-way at once; the caller frees them with `close()` (done here on an error).
  */
 class ZstdSteps {
   private readonly win: number;
@@ -224,6 +224,8 @@ class ZstdSteps {
   private loaded = 0;
   /** Output bytes produced so far. */
   private at = 0;
+  /** Bytes of the latest step (0 before the first). */
+  private last = 0;
   private stalled = 0;
   private lastPos = 0;
   private done = false;
@@ -304,12 +306,15 @@ class ZstdSteps {
       this.lastPos = pos;
       if (this.done && this.at !== this.expected) this.fail(`zstd page decompressed to ${this.at} bytes, expected ${this.expected}: corrupt data`);
       if (produced > 0) {
-        const view = new Uint8Array(wasm.memory.buffer, this.step, produced);
-        if (this.done) this.close(); // the region stays readable until the next malloc reuses it
-        return view;
+        this.last = produced;
+        return new Uint8Array(wasm.memory.buffer, this.step, produced);
       }
     }
     return undefined;
+  }
+
+  current(): Uint8Array | undefined {
+    return this.last > 0 && this.region !== 0 ? new Uint8Array(this.wasm.memory.buffer, this.step, this.last) : undefined;
   }
 }
 
@@ -327,21 +332,28 @@ export function zstdPageSteps(input: Uint8Array, expected: number): PageSteps {
 
 /** A page already in memory as {@link PageSteps}: one view, the page itself. */
 export function wholePage(bytes: Uint8Array): PageSteps {
-  let page: Uint8Array | undefined = bytes;
+  let handed = false;
+  let closed = false;
   return {
     next: () => {
-      const p = page;
-      page = undefined;
-      return p;
+      if (handed || closed) return undefined;
+      handed = true;
+      return bytes;
     },
-    close: () => (page = undefined),
+    current: () => (handed && !closed ? bytes : undefined),
+    close: () => (closed = true),
   };
 }
 
 /** A page's bytes, a view at a time; each view is valid until the next call. */
 export interface PageSteps {
   next(): Uint8Array | undefined;
-  /** Stop early: frees what decoding holds. */
+  /**
+   * The latest step again, as a fresh view: a view of WebAssembly memory detaches when that memory
+   * grows (another reader's page on the same thread), its bytes staying where they were.
+   */
+  current(): Uint8Array | undefined;
+  /** Frees what decoding holds; call it once done with the page, or to stop early. */
   close(): void;
 }
 

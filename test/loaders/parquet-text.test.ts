@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLoader } from "../../loaders/index.js";
 import { fileSource } from "../../loaders/bytes.js";
 import { readTextColumn, streamableTextColumn } from "../../loaders/parquet-text.js";
+import { zstdDecompressOneShot } from "../../loaders/zstd.js";
+import { parquetHeader } from "hyparquet/src/column.js";
 import { InputFormatError } from "../../src/errors.js";
 import { collect, lit, sql, take, tempDir } from "./helpers.js";
 
@@ -162,6 +164,39 @@ describe("readTextColumn against duckdb", () => {
     for (const s of srcs) await s.close?.();
     expect(got[0]).toEqual(refs[0]);
     expect(got[1]).toEqual(refs[1]);
+  });
+});
+
+describe("readTextColumn while the decoder's memory grows", () => {
+  it("a stream mid-page reads on correctly after another page grew the WebAssembly memory under its step", async () => {
+    // a ~30 MB zstd page, decoded in one shot: its scratch region makes the instance's memory grow
+    const big = join(tmp.dir, "one-big-page.parquet");
+    await sql(`COPY (SELECT repeat(md5(i::VARCHAR), 60) AS text FROM range(15000) t(i)) TO ${lit(big)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 20000)`);
+    const chunk = footer(big).row_groups[0]!.columns[0]!.meta_data!;
+    const bytes = readFileSync(big);
+    const reader = { view: new DataView(bytes.buffer, bytes.byteOffset + Number(chunk.data_page_offset)), offset: 0 };
+    const header = parquetHeader(reader);
+    const page = new Uint8Array(bytes.buffer, bytes.byteOffset + Number(chunk.data_page_offset) + reader.offset, header.compressed_page_size);
+    expect(header.uncompressed_page_size).toBeGreaterThan(25 << 20);
+
+    const file = files["zstd"]!;
+    const ref = await duckValues(file);
+    const md = footer(file);
+    const src = await fileSource(file);
+    const it = readTextColumn(src, md, 0, ROWS, streamableTextColumn(md, 0, ROWS, ["text"])!)[Symbol.asyncIterator]();
+    const got: (string | null)[] = [];
+    const next = async (): Promise<boolean> => {
+      const r = await it.next();
+      if (r.done === true) return false;
+      got.push(r.value === null ? null : decoder.decode(r.value));
+      return true;
+    };
+    for (let i = 0; i < 5; i++) await next(); // mid-way through the first page's first step
+    const out = zstdDecompressOneShot(page, new Uint8Array(header.uncompressed_page_size));
+    expect(out.byteLength).toBe(header.uncompressed_page_size);
+    while (await next());
+    await src.close?.();
+    expect(got).toEqual(ref);
   });
 });
 
