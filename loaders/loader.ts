@@ -330,8 +330,11 @@ export class Loader implements AsyncIterableIterator<Document> {
     const src = this.open.src;
     // the next piece this loader will read (none past stopAtPiece: a piece reader stops here)
     const next = this.pieceIdx + 1 < (this.opts.stopAtPiece ?? Infinity) ? this.pieces[this.pieceIdx + 1] : undefined;
-    const ahead = src instanceof ReadAhead && footer && next?.file === piece.file ? columnChunkRanges(footer, next.start, columns) : [];
-    const onRowsRead = ahead.length > 0 && ahead.reduce((n, [a, b]) => n + b - a, 0) <= READ_AHEAD_MAX_BYTES ? () => (src as ReadAhead).prefetch(ahead) : undefined;
+    let onRowsRead: (() => void) | undefined;
+    if (src instanceof ReadAhead && footer && next?.file === piece.file) {
+      const ranges = columnChunkRanges(footer, next.start, columns);
+      if (ranges.reduce((n, [a, b]) => n + b - a, 0) <= READ_AHEAD_MAX_BYTES) onRowsRead = () => src.prefetch(ranges);
+    }
     return readPiece(piece, resume, { file, src, footer, columns, skipBad: this.opts.skipBad ?? false, stats: this.statsV, ...(onRowsRead ? { onRowsRead } : {}) }, this.cur);
   }
 

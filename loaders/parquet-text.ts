@@ -10,6 +10,7 @@
  */
 import type { ColumnMetaData, FileMetaData, PageHeader } from "hyparquet";
 import { InputFormatError } from "../src/errors.js";
+import { forRowGroupsIn, topLevelColumn } from "./parquet.js";
 import type { ByteSource } from "./types.js";
 import { wholePage, zstdPageSteps, type PageSteps } from "./zstd.js";
 
@@ -29,18 +30,13 @@ const READ_WINDOW = 8 << 20;
 /** Bytes first offered to the page-header parser; quadrupled while a header does not fit. */
 const HEADER_PROBE = 1 << 16;
 
-/** The chunk of `column` in each row group overlapping rows `[rowStart, rowEnd)`, with its first row. */
+/** The chunk of `column` in each row group overlapping rows `[rowStart, rowEnd)`, with the group's first row. */
 function chunksIn(md: FileMetaData, rowStart: number, rowEnd: number, column: string): { meta: ColumnMetaData | undefined; first: number; rows: number }[] {
   const out: { meta: ColumnMetaData | undefined; first: number; rows: number }[] = [];
-  let at = 0;
-  for (const rg of md.row_groups) {
-    const rows = Number(rg.num_rows);
-    if (at < rowEnd && at + rows > rowStart) {
-      const c = rg.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === column);
-      out.push({ meta: c?.meta_data, first: at, rows });
-    }
-    at += rows;
-  }
+  forRowGroupsIn(md, rowStart, rowEnd, (rg, first, rows) => {
+    const c = rg.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === column);
+    out.push({ meta: c?.meta_data, first, rows });
+  });
   return out;
 }
 
@@ -56,20 +52,12 @@ export interface TextColumn {
  * {@link readTextColumn}: the column when they can, else undefined.
  */
 export function streamableTextColumn(md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly string[] | undefined): TextColumn | undefined {
-  const top = md.schema[0];
-  const leaves = md.schema.slice(1);
-  // one top-level column asked for (or a file of one column); its schema element is a leaf
-  const name = columns !== undefined ? (columns.length === 1 ? columns[0] : undefined) : top?.num_children === 1 ? leaves[0]?.name : undefined;
-  if (name === undefined) return undefined;
-  // top-level elements are the root's children; find ours by walking the flattened tree
-  let i = 1;
-  let el: (typeof md.schema)[number] | undefined;
-  for (let k = 0; k < (top?.num_children ?? 0) && i < md.schema.length; k++) {
-    const e = md.schema[i]!;
-    if (e.name === name) el = e;
-    i = skipSubtree(md.schema, i);
-  }
-  if (el === undefined || (el.num_children ?? 0) > 0 || el.type !== "BYTE_ARRAY") return undefined;
+  // one top-level column asked for (or a file of one column), which is a leaf
+  const name = columns !== undefined ? (columns.length === 1 ? columns[0] : undefined) : md.schema[0]?.num_children === 1 ? md.schema[1]?.name : undefined;
+  const node = name === undefined ? undefined : topLevelColumn(md, name);
+  if (name === undefined || node === undefined || node.children.length > 0) return undefined;
+  const el = node.element;
+  if (el.type !== "BYTE_ARRAY") return undefined;
   if (el.repetition_type !== "REQUIRED" && el.repetition_type !== "OPTIONAL") return undefined;
   const text = el.converted_type === "UTF8" || el.logical_type?.type === "STRING";
   if (!text && (el.converted_type !== undefined || el.logical_type !== undefined)) return undefined; // JSON, ENUM, …
@@ -79,16 +67,6 @@ export function streamableTextColumn(md: FileMetaData, rowStart: number, rowEnd:
     if (meta.encoding_stats?.some((s) => s.page_type === "DICTIONARY_PAGE" || ((s.page_type === "DATA_PAGE" || s.page_type === "DATA_PAGE_V2") && s.encoding !== "PLAIN"))) return undefined;
   }
   return { name, optional: el.repetition_type === "OPTIONAL" };
-}
-
-/** Index just past the subtree of the schema element at `i`. */
-function skipSubtree(schema: FileMetaData["schema"], i: number): number {
-  let pending = 1;
-  while (pending > 0 && i < schema.length) {
-    pending += (schema[i]!.num_children ?? 0) - 1;
-    i++;
-  }
-  return i;
 }
 
 /** The bytes of one column chunk, read from the source a window at a time. */
@@ -118,6 +96,11 @@ class ChunkBytes {
     if (to === this.end) this.onAllRead?.();
   }
 
+  /** Steps over `n` bytes without reading them. */
+  skip(n: number): void {
+    this.pos += n;
+  }
+
   /** The next `n` bytes (after {@link ensure}), as a view valid until the next `ensure`. */
   take(n: number): Uint8Array {
     const at = this.pos - this.bufStart;
@@ -140,8 +123,7 @@ async function pageHeader(bytes: ChunkBytes): Promise<PageHeader> {
     await bytes.ensure(n);
     const reader = { view: bytes.loaded(), offset: 0 };
     try {
-      const h = parse(reader);
-      if (reader.offset > n) throw new RangeError("header past the loaded bytes");
+      const h = parse(reader); // a header past the loaded bytes throws a RangeError: load more
       bytes.take(reader.offset);
       return h;
     } catch (err) {
@@ -256,7 +238,7 @@ function valueSteps(body: Uint8Array, codec: string, size: number): PageSteps {
 export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, text: TextColumn, onAllRead?: () => void): AsyncGenerator<Uint8Array | null, void, undefined> {
   const { name: column, optional } = text;
   const chunks = chunksIn(md, rowStart, rowEnd, column);
-  let row = Math.max(rowStart, chunks[0]?.first ?? rowStart);
+  let row = rowStart; // the next row to yield
   let levels = new Uint8Array(0);
   for (let c = 0; c < chunks.length; c++) {
     const { meta, first, rows } = chunks[c]!;
@@ -280,18 +262,16 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
         const n = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values;
         if (n === undefined) {
           if (h.type === "DICTIONARY_PAGE") throw corrupt(src, pageRow, column, new Error("dictionary page in a chunk whose metadata lists no dictionary encoding"));
-          bytes.pos += size; // an index page, or another page type readers may skip
+          bytes.skip(size); // an index page, or another page type readers may skip
           continue;
         }
         if (pageRow + n <= row) {
-          bytes.pos += size; // every row of this page is before the range: not even read
+          bytes.skip(size); // every row of this page is before the range: not even read
           pageRow += n;
           continue;
         }
         await bytes.ensure(size);
         const page = bytes.take(size);
-        let body: Uint8Array;
-        let bodySize: number;
         let defs: Uint8Array | undefined;
         try {
           if (levels.byteLength < n) levels = new Uint8Array(n);
@@ -314,9 +294,8 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
               readLevels(page.subarray(v2.repetition_levels_byte_length, levelBytes), n, levels);
               defs = levels;
             }
-            body = page.subarray(levelBytes);
-            bodySize = h.uncompressed_page_size - levelBytes;
-            values = new StepReader(v2.is_compressed === false ? valueSteps(body, "UNCOMPRESSED", bodySize) : valueSteps(body, meta.codec, bodySize));
+            const bodySize = h.uncompressed_page_size - levelBytes;
+            values = new StepReader(valueSteps(page.subarray(levelBytes), v2.is_compressed === false ? "UNCOMPRESSED" : meta.codec, bodySize));
           }
         } catch (err) {
           throw corrupt(src, pageRow, column, err);

@@ -53,19 +53,26 @@ function codecsIn(md: FileMetaData, rowStart: number, rowEnd: number, columns: s
 
 type ColumnMeta = NonNullable<FileMetaData["row_groups"][number]["columns"][number]["meta_data"]>;
 
-/** Calls `f` with the metadata of every chunk of `columns` (all when undefined) in row groups overlapping the rows. */
-export function forChunksIn(md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly string[] | undefined, f: (m: ColumnMeta) => void): void {
+type RowGroup = FileMetaData["row_groups"][number];
+
+/** Calls `f` with every row group overlapping rows `[rowStart, rowEnd)`, its first row and its row count. */
+export function forRowGroupsIn(md: FileMetaData, rowStart: number, rowEnd: number, f: (rg: RowGroup, first: number, rows: number) => void): void {
   let at = 0;
   for (const rg of md.row_groups) {
     const n = Number(rg.num_rows);
-    if (at < rowEnd && at + n > rowStart) {
-      for (const c of rg.columns) {
-        const m = c.meta_data;
-        if (m && (!columns || columns.includes(m.path_in_schema[0] ?? ""))) f(m);
-      }
-    }
+    if (at < rowEnd && at + n > rowStart) f(rg, at, n);
     at += n;
   }
+}
+
+/** Calls `f` with the metadata of every chunk of `columns` (all when undefined) in row groups overlapping the rows. */
+export function forChunksIn(md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly string[] | undefined, f: (m: ColumnMeta) => void): void {
+  forRowGroupsIn(md, rowStart, rowEnd, (rg) => {
+    for (const c of rg.columns) {
+      const m = c.meta_data;
+      if (m && (!columns || columns.includes(m.path_in_schema[0] ?? ""))) f(m);
+    }
+  });
 }
 
 /** A page that decompressed to the wrong size is corrupt (the footer's size is what hyparquet decodes). */
@@ -115,6 +122,11 @@ export async function parquetFooter(src: ByteSource): Promise<FileMetaData> {
 /** Top-level column names in schema order. */
 export function topLevelColumns(md: FileMetaData): string[] {
   return hyparquet().parquetSchema(md).children.map((c) => c.element.name);
+}
+
+/** The schema node of the top-level column `name`, or undefined. */
+export function topLevelColumn(md: FileMetaData, name: string): SchemaTree | undefined {
+  return hyparquet().parquetSchema(md).children.find((c) => c.element.name === name);
 }
 
 /** First row of each row group, plus the total at the end (length = row groups + 1). */

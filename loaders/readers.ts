@@ -61,7 +61,10 @@ export interface ReadContext {
   columns: string[] | undefined;
   skipBad: boolean;
   stats: LoaderStats;
-  /** Called once a parquet piece's rows are in memory: a chance to start reading the next piece. */
+  /**
+   * Called once a parquet piece's bytes are read (its rows decoded, or a streamed column's last page
+   * loaded): a chance to start reading the next piece.
+   */
   onRowsRead?: () => void;
 }
 

@@ -6,11 +6,12 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parquetMetadata, type FileMetaData } from "hyparquet";
+import type { FileMetaData } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLoader } from "../../loaders/index.js";
 import { fileSource } from "../../loaders/bytes.js";
+import { parquetFooter } from "../../loaders/parquet.js";
 import { readTextColumn, streamableTextColumn } from "../../loaders/parquet-text.js";
 import { zstdDecompressOneShot } from "../../loaders/zstd.js";
 import { parquetHeader } from "hyparquet/src/column.js";
@@ -25,9 +26,14 @@ const ROWS = 3000;
 const VALUES = `SELECT CASE WHEN i % 7 = 3 THEN NULL WHEN i % 11 = 0 THEN '' WHEN i % 997 = 5 THEN repeat('long é漢😀 ' || i::VARCHAR, 40000)
   ELSE repeat(chr((65 + i % 26)::INTEGER) || 'é漢😀 ' || i::VARCHAR, 1 + (i * 37) % 50) END AS text FROM range(${ROWS}) t(i)`;
 
-function footer(file: string): FileMetaData {
-  const b = readFileSync(file);
-  return parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+/** The footer as the loader reads it (which also loads hyparquet for the schema helpers). */
+async function footer(file: string): Promise<FileMetaData> {
+  const src = await fileSource(file);
+  try {
+    return await parquetFooter(src);
+  } finally {
+    await src.close?.();
+  }
 }
 
 async function duckValues(file: string, column = "text"): Promise<(string | null)[]> {
@@ -42,7 +48,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Rows [from, to) straight from readTextColumn, decoded as each is yielded. */
 async function streamed(file: string, from: number, to: number): Promise<(string | null)[]> {
-  const md = footer(file);
+  const md = await footer(file);
   const col = streamableTextColumn(md, from, to, ["text"]);
   expect(col).toBeDefined();
   const src = await fileSource(file);
@@ -72,7 +78,7 @@ beforeAll(async () => {
   files["two"] = join(tmp.dir, "two.parquet");
   await sql(`COPY (SELECT i AS id, ${VALUES.replace("SELECT ", "").replace(/ FROM range.*$/s, "")} FROM range(${ROWS}) t(i)) TO ${lit(files["two"]!)} (FORMAT parquet, COMPRESSION zstd)`);
   // hyparquet-writer: data pages v2, PLAIN, ~4 KiB pages (many per row group), uncompressed
-  const texts = (await duckValues(files["zstd"]!)).map((t) => t);
+  const texts = await duckValues(files["zstd"]!);
   const required = texts.map((t, i) => t ?? `filled ${i}`);
   for (const [name, data, nullable] of [
     ["v2-optional", texts, true],
@@ -90,18 +96,18 @@ beforeAll(async () => {
 });
 
 describe("streamableTextColumn", () => {
-  it("streams one PLAIN text column, zstd or uncompressed; leaves the rest to the whole-row-group reader", () => {
-    expect(streamableTextColumn(footer(files["zstd"]!), 0, ROWS, ["text"])).toEqual({ name: "text", optional: true });
-    expect(streamableTextColumn(footer(files["zstd"]!), 0, ROWS, undefined)).toEqual({ name: "text", optional: true }); // a one-column file
-    expect(streamableTextColumn(footer(files["plain"]!), 0, ROWS, ["text"])).toBeDefined();
-    expect(streamableTextColumn(footer(files["v2-required"]!), 0, ROWS, ["text"])).toEqual({ name: "text", optional: false });
-    expect(streamableTextColumn(footer(files["snappy"]!), 0, ROWS, ["text"])).toBeUndefined();
-    expect(streamableTextColumn(footer(files["zstd-v2"]!), 0, ROWS, ["text"])).toBeUndefined(); // duckdb's v2 strings are DELTA_LENGTH_BYTE_ARRAY
-    expect(streamableTextColumn(footer(files["dict"]!), 0, ROWS, ["text"])).toBeUndefined();
-    expect(streamableTextColumn(footer(files["two"]!), 0, ROWS, ["text"])).toBeDefined();
-    expect(streamableTextColumn(footer(files["two"]!), 0, ROWS, ["text", "id"])).toBeUndefined();
-    expect(streamableTextColumn(footer(files["two"]!), 0, ROWS, ["id"])).toBeUndefined(); // not BYTE_ARRAY
-    expect(streamableTextColumn(footer(files["two"]!), 0, ROWS, undefined)).toBeUndefined();
+  it("streams one PLAIN text column, zstd or uncompressed; leaves the rest to the whole-row-group reader", async () => {
+    expect(streamableTextColumn(await footer(files["zstd"]!), 0, ROWS, ["text"])).toEqual({ name: "text", optional: true });
+    expect(streamableTextColumn(await footer(files["zstd"]!), 0, ROWS, undefined)).toEqual({ name: "text", optional: true }); // a one-column file
+    expect(streamableTextColumn(await footer(files["plain"]!), 0, ROWS, ["text"])).toBeDefined();
+    expect(streamableTextColumn(await footer(files["v2-required"]!), 0, ROWS, ["text"])).toEqual({ name: "text", optional: false });
+    expect(streamableTextColumn(await footer(files["snappy"]!), 0, ROWS, ["text"])).toBeUndefined();
+    expect(streamableTextColumn(await footer(files["zstd-v2"]!), 0, ROWS, ["text"])).toBeUndefined(); // duckdb's v2 strings are DELTA_LENGTH_BYTE_ARRAY
+    expect(streamableTextColumn(await footer(files["dict"]!), 0, ROWS, ["text"])).toBeUndefined();
+    expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, ["text"])).toBeDefined();
+    expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, ["text", "id"])).toBeUndefined();
+    expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, ["id"])).toBeUndefined(); // not BYTE_ARRAY
+    expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, undefined)).toBeUndefined();
   });
 });
 
@@ -151,7 +157,7 @@ describe("readTextColumn against duckdb", () => {
   it("two streams mid-page on one thread do not disturb each other", async () => {
     const za = files["zstd"]!;
     const refs = [await duckValues(za), await duckValues(files["two"]!)];
-    const mds = [footer(za), footer(files["two"]!)];
+    const mds = [await footer(za), await footer(files["two"]!)];
     const srcs = [await fileSource(za), await fileSource(files["two"]!)];
     const its = mds.map((md, k) => readTextColumn(srcs[k]!, md, 0, ROWS, streamableTextColumn(md, 0, ROWS, ["text"])!)[Symbol.asyncIterator]());
     const got: (string | null)[][] = [[], []];
@@ -172,7 +178,7 @@ describe("readTextColumn while the decoder's memory grows", () => {
     // a ~30 MB zstd page, decoded in one shot: its scratch region makes the instance's memory grow
     const big = join(tmp.dir, "one-big-page.parquet");
     await sql(`COPY (SELECT repeat(md5(i::VARCHAR), 60) AS text FROM range(15000) t(i)) TO ${lit(big)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 20000)`);
-    const chunk = footer(big).row_groups[0]!.columns[0]!.meta_data!;
+    const chunk = (await footer(big)).row_groups[0]!.columns[0]!.meta_data!;
     const bytes = readFileSync(big);
     const reader = { view: new DataView(bytes.buffer, bytes.byteOffset + Number(chunk.data_page_offset)), offset: 0 };
     const header = parquetHeader(reader);
@@ -181,7 +187,7 @@ describe("readTextColumn while the decoder's memory grows", () => {
 
     const file = files["zstd"]!;
     const ref = await duckValues(file);
-    const md = footer(file);
+    const md = await footer(file);
     const src = await fileSource(file);
     const it = readTextColumn(src, md, 0, ROWS, streamableTextColumn(md, 0, ROWS, ["text"])!)[Symbol.asyncIterator]();
     const got: (string | null)[] = [];
@@ -203,7 +209,7 @@ describe("readTextColumn while the decoder's memory grows", () => {
 describe("readTextColumn on corrupt files", () => {
   it("a damaged zstd page is an InputFormatError naming the file, column and row", async () => {
     const bytes = new Uint8Array(readFileSync(files["zstd"]!));
-    const md = footer(files["zstd"]!);
+    const md = await footer(files["zstd"]!);
     const chunk = md.row_groups[1]!.columns[0]!.meta_data!;
     // overwrite the middle of row group 1's compressed page
     const mid = Number(chunk.data_page_offset) + Math.floor(Number(chunk.total_compressed_size) / 2);
@@ -219,9 +225,9 @@ describe("readTextColumn on corrupt files", () => {
     expect(e.context.row).toBeLessThan(groupStart + Number(md.row_groups[1]!.num_rows));
   });
 
-  it("a page running past its column chunk is an InputFormatError, not a hang or a short read", async () => {
+  it("a file cut inside its pages (zeros up to the footer) is an InputFormatError, not a hang or a short read", async () => {
     const bytes = new Uint8Array(readFileSync(files["v2-optional"]!));
-    const md = footer(files["v2-optional"]!);
+    const md = await footer(files["v2-optional"]!);
     const chunk = md.row_groups[0]!.columns[0]!.meta_data!;
     // cut the file inside row group 0's pages: keep the footer so it still opens
     const start = Number(chunk.data_page_offset);
