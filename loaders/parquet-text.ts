@@ -25,7 +25,13 @@ const STREAM_CODECS = new Set(["UNCOMPRESSED", "ZSTD"]);
 /** Encodings a streamed chunk may list: PLAIN values, RLE definition levels (not the deprecated BIT_PACKED). */
 const STREAM_ENCODINGS = new Set(["PLAIN", "RLE"]);
 
-/** Bytes read from the source at a time (a smaller chunk is read in one request). */
+/**
+ * A column chunk up to this size is read in one request (exactly the range read-ahead fetched); a
+ * larger one {@link READ_WINDOW} at a time, or a page at a time where pages are larger. Reading a
+ * 16 MB chunk in windows read its bytes past the first window twice.
+ */
+const WHOLE_CHUNK_MAX = 32 << 20;
+/** Bytes read from the source at a time in a larger chunk. */
 const READ_WINDOW = 8 << 20;
 /** Bytes first offered to the page-header parser; quadrupled while a header does not fit. */
 const HEADER_PROBE = 1 << 16;
@@ -76,6 +82,8 @@ class ChunkBytes {
   private bufStart: number;
   /** Source offset of the next unread byte. */
   pos: number;
+  /** Bytes to read at least when more are needed. */
+  private readonly window: number;
 
   constructor(
     private readonly src: ByteSource,
@@ -84,12 +92,13 @@ class ChunkBytes {
     private readonly onAllRead: (() => void) | undefined,
   ) {
     this.bufStart = this.pos = start;
+    this.window = end - start <= WHOLE_CHUNK_MAX ? end - start : READ_WINDOW;
   }
 
   /** Makes `[pos, pos + n)` one contiguous view in memory (n ≤ end − pos). */
   async ensure(n: number): Promise<void> {
     if (this.pos + n <= this.bufStart + this.buf.byteLength) return;
-    const to = Math.min(this.end, this.pos + Math.max(n, READ_WINDOW));
+    const to = Math.min(this.end, this.pos + Math.max(n, this.window));
     this.buf = new Uint8Array(await this.src.slice(this.pos, to));
     this.bufStart = this.pos;
     if (this.buf.byteLength !== to - this.pos) throw new Error(`read ${this.buf.byteLength} bytes at offset ${this.pos}, expected ${to - this.pos}: the file is shorter than its footer says`);

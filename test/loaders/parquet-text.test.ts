@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { FileMetaData } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLoader } from "../../loaders/index.js";
+import { createLoader, type ByteSource } from "../../loaders/index.js";
 import { fileSource } from "../../loaders/bytes.js";
 import { parquetFooter } from "../../loaders/parquet.js";
 import { readTextColumn, streamableTextColumn } from "../../loaders/parquet-text.js";
@@ -170,6 +170,26 @@ describe("readTextColumn against duckdb", () => {
     for (const s of srcs) await s.close?.();
     expect(got[0]).toEqual(refs[0]);
     expect(got[1]).toEqual(refs[1]);
+  });
+});
+
+describe("readTextColumn's reads", () => {
+  it("reads each column chunk of up to 32 MiB once, in one request (read-ahead fetched exactly that range)", async () => {
+    // two ~12 MB uncompressed chunks: larger than the 8 MiB window used for larger chunks
+    const file = join(tmp.dir, "ten-mb-chunks.parquet");
+    await sql(`COPY (SELECT repeat(md5(i::VARCHAR), 60) AS text FROM range(12288) t(i)) TO ${lit(file)} (FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 6144)`);
+    const md = await footer(file);
+    const sizes = md.row_groups.map((rg) => Number(rg.columns[0]!.meta_data!.total_compressed_size));
+    expect(sizes.length).toBe(2);
+    expect(sizes.every((n) => n > 8 << 20 && n < 32 << 20)).toBe(true);
+    const base = await fileSource(file);
+    const reads: [number, number][] = [];
+    const src: ByteSource = { name: base.name, byteLength: base.byteLength, slice: (a, b) => (reads.push([a, b ?? base.byteLength]), base.slice(a, b)) };
+    let n = 0;
+    for await (const v of readTextColumn(src, md, 0, 12288, streamableTextColumn(md, 0, 12288, ["text"])!)) if (v !== null) n++;
+    await base.close?.();
+    expect(n).toBe(12288);
+    expect(reads.map(([a, b]) => b - a)).toEqual(sizes);
   });
 });
 
