@@ -11,7 +11,7 @@ import { documentMaker, neededColumns } from "./document.js";
 import type { DocumentMaker } from "./document.js";
 import type { HttpOptions } from "./http.js";
 import { forChunksIn, releasePageMemory, topLevelColumns } from "./parquet.js";
-import { streamableTextColumn } from "./parquet-text.js";
+import { streamableTextColumn, streamedChunkBytes } from "./parquet-text.js";
 import { makePlan } from "./plan.js";
 import { columnChunkRanges, ReadAhead } from "./readahead.js";
 import type { Piece, Plan } from "./plan.js";
@@ -148,8 +148,9 @@ export class Loader implements AsyncIterableIterator<Document> {
   /**
    * The most bytes reading one piece of the plan holds at once, estimated from the footers: for a
    * parquet piece, the uncompressed size of its row group's needed column chunks (a row group is
-   * decoded whole, even for a piece that is part of one), or only their compressed size when its one
-   * text column is streamed (`parquet-text.ts`: a page's compressed bytes are the most it holds).
+   * decoded whole, even for a piece that is part of one), or only their compressed size (plus a snappy
+   * page decoded whole, up to 16 MiB) when its one text column is streamed (`parquet-text.ts`,
+   * `streamedChunkBytes`).
    * 0 when every piece is read as a stream (JSONL lines, JSON arrays), whatever its size. Plans on
    * first use.
    */
@@ -165,7 +166,7 @@ export class Loader implements AsyncIterableIterator<Document> {
       const columns = columnsOf.get(piece.file);
       const streamed = streamableTextColumn(footer, piece.start, piece.end, columns) !== undefined;
       let bytes = 0;
-      forChunksIn(footer, piece.start, piece.end, columns, (m) => (bytes += Number(streamed ? m.total_compressed_size : m.total_uncompressed_size)));
+      forChunksIn(footer, piece.start, piece.end, columns, (m) => (bytes += streamed ? streamedChunkBytes(m) : Number(m.total_uncompressed_size)));
       if (bytes > most) most = bytes;
     }
     return most;

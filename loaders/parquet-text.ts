@@ -5,14 +5,18 @@
  * 16 MB decoded for 10k rows of text, ~200 MB for its default 122,880 rows.
  *
  * Streamed: a top-level BYTE_ARRAY column (string-annotated or plain binary, required or optional)
- * whose pages are all PLAIN-encoded, uncompressed or zstd, in data pages v1 or v2. Anything else
- * (dictionaries, other codecs, nested or several columns) is read whole by `readParquetRows`.
+ * whose data pages are PLAIN or dictionary-encoded (what pyarrow writes: a dictionary, then PLAIN
+ * pages once it is full), uncompressed, zstd or snappy, in data pages v1 or v2. A dictionary page is
+ * held decoded while its chunk is read. Anything else (DELTA encodings, gzip/brotli/lz4, nested or
+ * several columns) is read whole by `readParquetRows`.
  */
 import type { ColumnMetaData, FileMetaData, PageHeader } from "hyparquet";
 import { InputFormatError } from "../src/errors.js";
 import { forRowGroupsIn, topLevelColumn } from "./parquet.js";
 import type { ByteSource } from "./types.js";
-import { wholePage, zstdPageSteps, type PageSteps } from "./zstd.js";
+import { snappyDecompressFresh, snappyPages, type SnappyPages } from "./snappy.js";
+import { snappyPageSteps } from "./snappy-steps.js";
+import { wholePage, zstdDecompressInto, zstdPageSteps, type PageSteps } from "./zstd.js";
 
 /** The page-header parser of hyparquet (Thrift compact protocol), loaded with the first page. */
 let headerParser: ((reader: { view: DataView; offset: number }) => PageHeader) | undefined;
@@ -21,9 +25,19 @@ async function loadHeaderParser(): Promise<(reader: { view: DataView; offset: nu
   return (headerParser ??= (await import("hyparquet/src/column.js")).parquetHeader);
 }
 
-const STREAM_CODECS = new Set(["UNCOMPRESSED", "ZSTD"]);
-/** Encodings a streamed chunk may list: PLAIN values, RLE definition levels (not the deprecated BIT_PACKED). */
-const STREAM_ENCODINGS = new Set(["PLAIN", "RLE"]);
+const STREAM_CODECS = new Set(["UNCOMPRESSED", "ZSTD", "SNAPPY"]);
+/**
+ * Encodings a streamed chunk may list: PLAIN values, dictionary indices, RLE or BIT_PACKED (the
+ * deprecated one, which parquet-mr lists for the repetition levels a top-level column does not have) levels.
+ */
+const STREAM_ENCODINGS = new Set(["PLAIN", "RLE", "BIT_PACKED", "PLAIN_DICTIONARY", "RLE_DICTIONARY"]);
+/** Data page encodings read here: PLAIN values or dictionary indices. */
+const VALUE_ENCODINGS = new Set(["PLAIN", "PLAIN_DICTIONARY", "RLE_DICTIONARY"]);
+/**
+ * A snappy page up to this size is decoded in one call of hysnappy's WebAssembly decoder (~2× the
+ * speed of the stepped one here), into memory reused from page to page; a larger one a step at a time.
+ */
+const SNAPPY_WHOLE_MAX = 16 << 20;
 
 /**
  * A column chunk up to this size is read in one request (exactly the range read-ahead fetched); a
@@ -67,12 +81,24 @@ export function streamableTextColumn(md: FileMetaData, rowStart: number, rowEnd:
   if (el.repetition_type !== "REQUIRED" && el.repetition_type !== "OPTIONAL") return undefined;
   const text = el.converted_type === "UTF8" || el.logical_type?.type === "STRING";
   if (!text && (el.converted_type !== undefined || el.logical_type !== undefined)) return undefined; // JSON, ENUM, …
+  const optional = el.repetition_type === "OPTIONAL";
   for (const { meta } of chunksIn(md, rowStart, rowEnd, name)) {
-    if (meta === undefined || !STREAM_CODECS.has(meta.codec) || meta.encodings.some((e) => !STREAM_ENCODINGS.has(e))) return undefined;
-    if (meta.dictionary_page_offset !== undefined && meta.dictionary_page_offset > 0n) return undefined;
-    if (meta.encoding_stats?.some((s) => s.page_type === "DICTIONARY_PAGE" || ((s.page_type === "DATA_PAGE" || s.page_type === "DATA_PAGE_V2") && s.encoding !== "PLAIN"))) return undefined;
+    if (meta === undefined || !STREAM_CODECS.has(meta.codec)) return undefined;
+    if (meta.encodings.some((e) => !STREAM_ENCODINGS.has(e))) return undefined;
+    if (meta.encoding_stats?.some((s) => (s.page_type === "DATA_PAGE" || s.page_type === "DATA_PAGE_V2") && !VALUE_ENCODINGS.has(s.encoding))) return undefined;
   }
-  return { name, optional: el.repetition_type === "OPTIONAL" };
+  return { name, optional };
+}
+
+/**
+ * The most bytes streaming a column chunk holds at once, from its metadata: its compressed bytes
+ * (read whole up to 32 MiB), plus for snappy the largest page decoded whole — unknown from the
+ * footer, so the chunk's uncompressed size up to {@link SNAPPY_WHOLE_MAX}. A dictionary page, held
+ * decoded, is not counted (writers cap it: 1 MiB in pyarrow).
+ */
+export function streamedChunkBytes(meta: ColumnMetaData): number {
+  const compressed = Number(meta.total_compressed_size);
+  return meta.codec === "SNAPPY" ? compressed + Math.min(Number(meta.total_uncompressed_size), SNAPPY_WHOLE_MAX) : compressed;
 }
 
 /** The bytes of one column chunk, read from the source a window at a time. */
@@ -142,10 +168,14 @@ async function pageHeader(bytes: ChunkBytes): Promise<PageHeader> {
 }
 
 /**
- * Definition levels of bit width 1 (RLE / bit-packed hybrid, as parquet writes them for a top-level
- * optional column) into `out[0, count)`; returns the bytes read.
+ * `count` values of `width` bits (0–32) in parquet's RLE / bit-packed hybrid encoding from `bytes`
+ * into `out[0, count)`: definition levels (width 1 for a top-level optional column) and dictionary
+ * indices. Returns the bytes read.
  */
-function readLevels(bytes: Uint8Array, count: number, out: Uint8Array): number {
+export function readHybrid(bytes: Uint8Array, width: number, count: number, out: Int32Array): number {
+  if (width < 0 || width > 32) throw new Error(`bit width ${width} out of range`);
+  const valueBytes = (width + 7) >> 3;
+  const scaleW = 2 ** width;
   let p = 0;
   let i = 0;
   while (i < count) {
@@ -153,28 +183,53 @@ function readLevels(bytes: Uint8Array, count: number, out: Uint8Array): number {
     let scale = 1;
     let b: number;
     do {
-      if (p >= bytes.byteLength) throw new Error("definition levels end early");
+      if (p >= bytes.byteLength) throw new Error("RLE / bit-packed values end early");
       b = bytes[p++]!;
       h += (b & 0x7f) * scale;
       scale *= 128;
     } while (b & 0x80);
     if (h % 2 === 1) {
-      // bit-packed: groups of 8 values, one byte per group at width 1
+      // bit-packed: groups of 8 values, `width` bytes per group, least significant bit first
       const groups = (h - 1) / 2;
-      if (p + groups > bytes.byteLength) throw new Error("definition levels end early");
-      for (let g = 0; g < groups; g++) {
-        const v = bytes[p++]!;
-        for (let k = 0; k < 8 && i < count; k++) out[i++] = (v >> k) & 1;
+      const end = p + groups * width;
+      if (end > bytes.byteLength) throw new Error("RLE / bit-packed values end early");
+      if (width === 1) {
+        for (let g = 0; g < groups; g++) {
+          const v = bytes[p++]!;
+          for (let k = 0; k < 8 && i < count; k++) out[i++] = (v >> k) & 1;
+        }
+      } else {
+        let acc = 0; // pending bits, as a float: up to 39 of them
+        let bits = 0;
+        for (let k = groups * 8; k > 0 && i < count; k--) {
+          while (bits < width) {
+            acc += bytes[p++]! * 2 ** bits;
+            bits += 8;
+          }
+          const v = acc % scaleW;
+          out[i++] = v;
+          acc = (acc - v) / scaleW;
+          bits -= width;
+        }
       }
+      p = end;
     } else {
-      if (p >= bytes.byteLength) throw new Error("definition levels end early");
+      // a run: one value in ceil(width / 8) little-endian bytes
+      if (p + valueBytes > bytes.byteLength) throw new Error("RLE / bit-packed values end early");
+      let v = 0;
+      for (let k = valueBytes - 1; k >= 0; k--) v = v * 256 + bytes[p + k]!;
+      p += valueBytes;
       const run = h / 2;
-      const v = bytes[p++]! & 1;
       out.fill(v, i, Math.min(count, i + run));
       i += run;
     }
   }
   return p;
+}
+
+/** Levels of bit width 1 in the deprecated BIT_PACKED encoding (most significant bit first, no header). */
+function readBitPacked(bytes: Uint8Array, count: number, out: Int32Array): void {
+  for (let i = 0; i < count; i++) out[i] = (bytes[i >> 3]! >> (7 - (i & 7))) & 1;
 }
 
 /** A page's values region as a byte stream over its steps (see `zstdPageSteps`). */
@@ -214,6 +269,28 @@ class StepReader {
     return this.carry.subarray(0, n);
   }
 
+  /** Everything left of the page as one view (copied unless it is all in the current step). */
+  rest(): Uint8Array {
+    const first = this.step().subarray(this.off);
+    this.cur = new Uint8Array(0);
+    this.off = 0;
+    let s = this.steps.next();
+    if (s === undefined) return first;
+    const parts = [first.slice()]; // the next step overwrites the current one
+    let total = first.byteLength;
+    for (; s !== undefined; s = this.steps.next()) {
+      parts.push(s.slice());
+      total += s.byteLength;
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    return out;
+  }
+
   /** A little-endian u32. */
   u32(): number {
     const c = this.step();
@@ -231,11 +308,70 @@ class StepReader {
   }
 }
 
-/** A page's body (after its levels), decompressed step by step. */
-function valueSteps(body: Uint8Array, codec: string, size: number): PageSteps {
-  if (codec === "ZSTD") return zstdPageSteps(body, size);
-  if (body.byteLength !== size) throw new Error(`uncompressed page holds ${body.byteLength} bytes, its header says ${size}`);
-  return wholePage(body);
+/** Snappy page stores free for a stream to take (one per stream reading snappy; see {@link SNAPPY_WHOLE_MAX}). */
+const freeSnappyStores: SnappyPages[] = [];
+
+/** How one stream decompresses its pages. */
+class PageDecoder {
+  /** Its snappy store, taken on the first small snappy page; null when hysnappy's module was not found. */
+  private snappy: SnappyPages | null | undefined;
+
+  /** A page's body (after v2's levels), decompressed step by step; `size` is its uncompressed size. */
+  steps(body: Uint8Array, codec: string, size: number): PageSteps {
+    if (codec === "ZSTD") return zstdPageSteps(body, size);
+    if (codec === "SNAPPY") {
+      const whole = size <= SNAPPY_WHOLE_MAX ? this.snappyWhole(body, size) : undefined;
+      return whole !== undefined ? wholePage(whole) : snappyPageSteps(body, size, snappyDecompressFresh);
+    }
+    if (body.byteLength !== size) throw new Error(`uncompressed page holds ${body.byteLength} bytes, its header says ${size}`);
+    return wholePage(body);
+  }
+
+  /** A page's body decompressed into memory of its own (a dictionary page, kept for its chunk). */
+  whole(body: Uint8Array, codec: string, size: number): Uint8Array {
+    if (codec === "ZSTD") return zstdDecompressInto(body, new Uint8Array(size));
+    if (codec === "SNAPPY") return this.snappyWhole(body, size)?.slice() ?? snappyDecompressFresh(body, size);
+    if (body.byteLength !== size) throw new Error(`uncompressed page holds ${body.byteLength} bytes, its header says ${size}`);
+    return body.slice();
+  }
+
+  /** A snappy page decoded in the stream's store (valid until its next page), if the store can be made. */
+  private snappyWhole(body: Uint8Array, size: number): Uint8Array | undefined {
+    this.snappy ??= freeSnappyStores.pop() ?? snappyPages() ?? null;
+    if (this.snappy === null) return undefined;
+    this.snappy.reset(size + body.byteLength, size);
+    return this.snappy.decompress(body, size);
+  }
+
+  /** Hands the snappy store on to the next stream. */
+  close(): void {
+    if (this.snappy) freeSnappyStores.push(this.snappy);
+    this.snappy = undefined;
+  }
+}
+
+/** A dictionary page's PLAIN values: where each starts in the decoded page, and its length. */
+interface Dictionary {
+  bytes: Uint8Array;
+  starts: Int32Array;
+  lengths: Int32Array;
+}
+
+function readDictionary(bytes: Uint8Array, count: number): Dictionary {
+  const starts = new Int32Array(count);
+  const lengths = new Int32Array(count);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let p = 0;
+  for (let i = 0; i < count; i++) {
+    if (p + 4 > bytes.byteLength) throw new Error(`dictionary page ends after ${i} of its ${count} values`);
+    const len = view.getUint32(p, true);
+    p += 4;
+    if (p + len > bytes.byteLength) throw new Error(`dictionary value ${i} of ${len} bytes runs past its page`);
+    starts[i] = p;
+    lengths[i] = len;
+    p += len;
+  }
+  return { bytes, starts, lengths };
 }
 
 /**
@@ -247,86 +383,134 @@ function valueSteps(body: Uint8Array, codec: string, size: number): PageSteps {
 export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, text: TextColumn, onAllRead?: () => void): AsyncGenerator<Uint8Array | null, void, undefined> {
   const { name: column, optional } = text;
   const chunks = chunksIn(md, rowStart, rowEnd, column);
+  const decoder = new PageDecoder();
   let row = rowStart; // the next row to yield
-  let levels = new Uint8Array(0);
-  for (let c = 0; c < chunks.length; c++) {
-    const { meta, first, rows } = chunks[c]!;
-    if (meta === undefined) throw new InputFormatError(`row group at row ${first} has no column chunk "${column}"`, { file: src.name, row: first, field: column });
-    const start = Number(meta.data_page_offset);
-    const bytes = new ChunkBytes(src, start, start + Number(meta.total_compressed_size), c === chunks.length - 1 ? onAllRead : undefined);
-    const stop = Math.min(first + rows, rowEnd);
-    let pageRow = first;
-    let values: StepReader | undefined;
-    try {
-      while (pageRow < stop) {
-        if (bytes.pos >= bytes.end) throw new Error(`column chunk ends after ${pageRow - first} of its ${rows} rows`);
-        let h: PageHeader;
-        try {
-          h = await pageHeader(bytes);
-        } catch (err) {
-          throw corrupt(src, pageRow, column, err);
-        }
-        const size = h.compressed_page_size;
-        if (size < 0 || bytes.pos + size > bytes.end) throw corrupt(src, pageRow, column, new Error(`page of ${size} bytes runs past its column chunk`));
-        const n = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values;
-        if (n === undefined) {
-          if (h.type === "DICTIONARY_PAGE") throw corrupt(src, pageRow, column, new Error("dictionary page in a chunk whose metadata lists no dictionary encoding"));
-          bytes.skip(size); // an index page, or another page type readers may skip
-          continue;
-        }
-        if (pageRow + n <= row) {
-          bytes.skip(size); // every row of this page is before the range: not even read
-          pageRow += n;
-          continue;
-        }
-        await bytes.ensure(size);
-        const page = bytes.take(size);
-        let defs: Uint8Array | undefined;
-        try {
-          if (levels.byteLength < n) levels = new Uint8Array(n);
-          if (h.data_page_header !== undefined) {
-            if (h.data_page_header.encoding !== "PLAIN") throw new Error(`page encoding ${h.data_page_header.encoding} where the metadata lists PLAIN only`);
-            values = new StepReader(valueSteps(page, meta.codec, h.uncompressed_page_size));
-            // v1: definition levels (length-prefixed) lead the decompressed page
-            if (optional) {
-              const enc = h.data_page_header.definition_level_encoding;
-              if (enc !== "RLE") throw new Error(`definition levels in ${enc} encoding, expected RLE`);
-              const len = values.u32();
-              readLevels(values.bytes(len), n, levels);
-              defs = levels;
-            }
-          } else {
-            const v2 = h.data_page_header_v2!;
-            if (v2.encoding !== "PLAIN") throw new Error(`page encoding ${v2.encoding} where the metadata lists PLAIN only`);
-            const levelBytes = v2.repetition_levels_byte_length + v2.definition_levels_byte_length;
-            if (v2.definition_levels_byte_length > 0) {
-              readLevels(page.subarray(v2.repetition_levels_byte_length, levelBytes), n, levels);
-              defs = levels;
-            }
-            const bodySize = h.uncompressed_page_size - levelBytes;
-            values = new StepReader(valueSteps(page.subarray(levelBytes), v2.is_compressed === false ? "UNCOMPRESSED" : meta.codec, bodySize));
-          }
-        } catch (err) {
-          throw corrupt(src, pageRow, column, err);
-        }
-        for (let i = 0; i < n; i++, pageRow++) {
-          let v: Uint8Array | null = null;
+  let levels = new Int32Array(0);
+  let indices = new Int32Array(0);
+  try {
+    for (let c = 0; c < chunks.length; c++) {
+      const { meta, first, rows } = chunks[c]!;
+      if (meta === undefined) throw new InputFormatError(`row group at row ${first} has no column chunk "${column}"`, { file: src.name, row: first, field: column });
+      // the chunk starts at its dictionary page when it has one (some writers put 0 there for none)
+      const dictAt = meta.dictionary_page_offset === undefined ? 0 : Number(meta.dictionary_page_offset);
+      const start = dictAt > 0 && dictAt < Number(meta.data_page_offset) ? dictAt : Number(meta.data_page_offset);
+      const bytes = new ChunkBytes(src, start, start + Number(meta.total_compressed_size), c === chunks.length - 1 ? onAllRead : undefined);
+      const stop = Math.min(first + rows, rowEnd);
+      let pageRow = first;
+      let dict: Dictionary | undefined;
+      let values: StepReader | undefined;
+      try {
+        while (pageRow < stop) {
+          if (bytes.pos >= bytes.end) throw new Error(`column chunk ends after ${pageRow - first} of its ${rows} rows`);
+          let h: PageHeader;
           try {
-            if (defs === undefined || defs[i] === 1) v = values.bytes(values.u32());
+            h = await pageHeader(bytes);
           } catch (err) {
             throw corrupt(src, pageRow, column, err);
           }
-          if (pageRow < row) continue;
-          if (pageRow >= stop) break;
-          yield v;
-          row = pageRow + 1;
+          const size = h.compressed_page_size;
+          if (size < 0 || bytes.pos + size > bytes.end) throw corrupt(src, pageRow, column, new Error(`page of ${size} bytes runs past its column chunk`));
+          if (h.type === "DICTIONARY_PAGE") {
+            await bytes.ensure(size);
+            const page = bytes.take(size);
+            try {
+              const dh = h.dictionary_page_header;
+              if (dh === undefined) throw new Error("dictionary page without its header");
+              if (dh.encoding !== "PLAIN" && dh.encoding !== "PLAIN_DICTIONARY") throw new Error(`dictionary page in ${dh.encoding} encoding, expected PLAIN`);
+              dict = readDictionary(decoder.whole(page, meta.codec, h.uncompressed_page_size), dh.num_values);
+            } catch (err) {
+              throw corrupt(src, pageRow, column, err);
+            }
+            continue;
+          }
+          const n = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values;
+          if (n === undefined) {
+            bytes.skip(size); // an index page, or another page type readers may skip
+            continue;
+          }
+          if (pageRow + n <= row) {
+            bytes.skip(size); // every row of this page is before the range: not even read
+            pageRow += n;
+            continue;
+          }
+          await bytes.ensure(size);
+          const page = bytes.take(size);
+          let defs: Int32Array | undefined;
+          let encoding: string;
+          let present = n; // values in the page (rows less nulls)
+          try {
+            if (levels.length < n) levels = new Int32Array(n);
+            if (h.data_page_header !== undefined) {
+              encoding = h.data_page_header.encoding;
+              values = new StepReader(decoder.steps(page, meta.codec, h.uncompressed_page_size));
+              // v1: definition levels (length-prefixed) lead the decompressed page
+              if (optional) {
+                const enc = h.data_page_header.definition_level_encoding;
+                if (enc === "RLE") readHybrid(values.bytes(values.u32()), 1, n, levels);
+                else if (enc === "BIT_PACKED") readBitPacked(values.bytes(Math.ceil(n / 8)), n, levels);
+                else throw new Error(`definition levels in ${enc} encoding, expected RLE or BIT_PACKED`);
+                defs = levels;
+              }
+            } else {
+              const v2 = h.data_page_header_v2!;
+              encoding = v2.encoding;
+              const levelBytes = v2.repetition_levels_byte_length + v2.definition_levels_byte_length;
+              if (v2.definition_levels_byte_length > 0) {
+                readHybrid(page.subarray(v2.repetition_levels_byte_length, levelBytes), 1, n, levels);
+                defs = levels;
+              }
+              const bodySize = h.uncompressed_page_size - levelBytes;
+              values = new StepReader(decoder.steps(page.subarray(levelBytes), v2.is_compressed === false ? "UNCOMPRESSED" : meta.codec, bodySize));
+            }
+            if (!VALUE_ENCODINGS.has(encoding)) throw new Error(`page encoding ${encoding}, expected PLAIN or a dictionary`);
+            if (defs !== undefined) for (let i = 0; i < n; i++) present -= 1 - defs[i]!;
+            if (encoding !== "PLAIN") {
+              // dictionary indices: a bit width, then the hybrid runs, for the values present
+              if (dict === undefined) throw new Error("dictionary-encoded page before any dictionary page");
+              if (indices.length < present) indices = new Int32Array(present);
+              if (present > 0) {
+                const width = values.bytes(1)[0]!;
+                readHybrid(values.rest(), width, present, indices);
+                for (let i = 0; i < present; i++) {
+                  const k = indices[i]!;
+                  if (k < 0 || k >= dict.starts.length) throw new Error(`dictionary index ${k >>> 0} past the dictionary's ${dict.starts.length} values`);
+                }
+              }
+            }
+          } catch (err) {
+            throw corrupt(src, pageRow, column, err);
+          }
+          let k = 0; // next value present
+          for (let i = 0; i < n; i++, pageRow++) {
+            let v: Uint8Array | null = null;
+            if (defs === undefined || defs[i] === 1) {
+              if (encoding === "PLAIN") {
+                try {
+                  v = values.bytes(values.u32());
+                } catch (err) {
+                  throw corrupt(src, pageRow, column, err);
+                }
+              } else {
+                const at = indices[k]!;
+                const from = dict!.starts[at]!;
+                v = dict!.bytes.subarray(from, from + dict!.lengths[at]!);
+              }
+              k++;
+            }
+            if (pageRow < row) continue;
+            if (pageRow >= stop) break;
+            yield v;
+            row = pageRow + 1;
+          }
+          values.close();
+          values = undefined;
         }
-        values.close();
-        values = undefined;
+      } finally {
+        values?.close();
       }
-    } finally {
-      values?.close();
     }
+  } finally {
+    decoder.close();
   }
 }
 

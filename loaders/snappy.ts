@@ -148,3 +148,14 @@ export function snappyPages(): SnappyPages | undefined {
   const w = instantiate();
   return w === undefined ? undefined : new SnappyPages(w);
 }
+
+/**
+ * `input` decompressed into fresh memory of its own (`outputLength` bytes, as its header declares):
+ * for a page decoded outside any page store.
+ */
+export function snappyDecompressFresh(input: Uint8Array, outputLength: number): Uint8Array {
+  const store = snappyPages();
+  if (store === undefined) throw new Error("snappy decoder unavailable: hysnappy's WebAssembly module was not found");
+  store.reset(outputLength + input.byteLength);
+  return store.decompress(input, outputLength).slice();
+}

@@ -1,10 +1,12 @@
 /**
  * One text column streamed a value at a time (`parquet-text.ts`), against duckdb reading the same
- * files: duckdb-written v1 pages (zstd, uncompressed) and hyparquet-writer's v2 pages (many pages per
- * row group, required and optional columns). Also which columns are streamed at all, row ranges that
- * start and end mid-page, resume, corrupt pages, and two streams mid-page on one thread.
+ * files: duckdb-written v1 pages (zstd, snappy, uncompressed, dictionary), hyparquet-writer's v2 pages
+ * (many pages per row group, required and optional columns, PLAIN and dictionary), a snappy page too
+ * large to decode whole, and every text column of the parquet-testing files. Also which columns are
+ * streamed at all, row ranges that start and end mid-page, resume, corrupt pages, and two streams
+ * mid-page on one thread.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FileMetaData } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
@@ -16,6 +18,7 @@ import { readTextColumn, streamableTextColumn } from "../../loaders/parquet-text
 import { zstdDecompressOneShot } from "../../loaders/zstd.js";
 import { parquetHeader } from "hyparquet/src/column.js";
 import { InputFormatError } from "../../src/errors.js";
+import { hasShared, sharedPath } from "../shared.js";
 import { collect, lit, sql, take, tempDir } from "./helpers.js";
 
 const tmp = tempDir();
@@ -68,6 +71,7 @@ beforeAll(async () => {
     ["zstd", "COMPRESSION zstd"],
     ["plain", "COMPRESSION uncompressed"],
     ["snappy", "COMPRESSION snappy"],
+    ["gzip", "COMPRESSION gzip"],
     ["zstd-v2", "COMPRESSION zstd, PARQUET_VERSION V2"],
   ] as const) {
     files[name] = join(tmp.dir, `${name}.parquet`);
@@ -75,6 +79,10 @@ beforeAll(async () => {
   }
   files["dict"] = join(tmp.dir, "dict.parquet");
   await sql(`COPY (SELECT 'label ' || (i % 5)::VARCHAR AS text FROM range(${ROWS}) t(i)) TO ${lit(files["dict"]!)} (FORMAT parquet, COMPRESSION zstd)`);
+  files["dict-snappy"] = join(tmp.dir, "dict-snappy.parquet");
+  await sql(
+    `COPY (SELECT CASE WHEN i % 9 = 4 THEN NULL ELSE 'label é漢 ' || (i % 300)::VARCHAR END AS text FROM range(${ROWS}) t(i)) TO ${lit(files["dict-snappy"]!)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 1000)`,
+  );
   files["two"] = join(tmp.dir, "two.parquet");
   await sql(`COPY (SELECT i AS id, ${VALUES.replace("SELECT ", "").replace(/ FROM range.*$/s, "")} FROM range(${ROWS}) t(i)) TO ${lit(files["two"]!)} (FORMAT parquet, COMPRESSION zstd)`);
   // hyparquet-writer: data pages v2, PLAIN, ~4 KiB pages (many per row group), uncompressed
@@ -93,17 +101,29 @@ beforeAll(async () => {
     });
     writeFileSync(files[name]!, new Uint8Array(buf));
   }
+  // hyparquet-writer: v2 pages of dictionary indices (a dictionary page per row group), snappy
+  const labels = texts.map((t, i) => (t === null ? null : `label ${i % 37} ${t.slice(0, 20)}`));
+  files["v2-dict"] = join(tmp.dir, "v2-dict.parquet");
+  const buf = parquetWriteBuffer({
+    columnData: [{ name: "text", data: labels, type: "STRING", nullable: true, encoding: "RLE_DICTIONARY" }],
+    codec: "SNAPPY",
+    rowGroupSize: 1000,
+    pageSize: 512,
+  });
+  writeFileSync(files["v2-dict"]!, new Uint8Array(buf));
 });
 
 describe("streamableTextColumn", () => {
-  it("streams one PLAIN text column, zstd or uncompressed; leaves the rest to the whole-row-group reader", async () => {
+  it("streams one PLAIN or dictionary text column, zstd, snappy or uncompressed; leaves the rest to the whole-row-group reader", async () => {
     expect(streamableTextColumn(await footer(files["zstd"]!), 0, ROWS, ["text"])).toEqual({ name: "text", optional: true });
     expect(streamableTextColumn(await footer(files["zstd"]!), 0, ROWS, undefined)).toEqual({ name: "text", optional: true }); // a one-column file
     expect(streamableTextColumn(await footer(files["plain"]!), 0, ROWS, ["text"])).toBeDefined();
     expect(streamableTextColumn(await footer(files["v2-required"]!), 0, ROWS, ["text"])).toEqual({ name: "text", optional: false });
-    expect(streamableTextColumn(await footer(files["snappy"]!), 0, ROWS, ["text"])).toBeUndefined();
+    expect(streamableTextColumn(await footer(files["snappy"]!), 0, ROWS, ["text"])).toBeDefined();
+    expect(streamableTextColumn(await footer(files["gzip"]!), 0, ROWS, ["text"])).toBeUndefined();
     expect(streamableTextColumn(await footer(files["zstd-v2"]!), 0, ROWS, ["text"])).toBeUndefined(); // duckdb's v2 strings are DELTA_LENGTH_BYTE_ARRAY
-    expect(streamableTextColumn(await footer(files["dict"]!), 0, ROWS, ["text"])).toBeUndefined();
+    expect(streamableTextColumn(await footer(files["dict"]!), 0, ROWS, ["text"])).toBeDefined();
+    expect(streamableTextColumn(await footer(files["v2-dict"]!), 0, ROWS, ["text"])).toBeDefined();
     expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, ["text"])).toBeDefined();
     expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, ["text", "id"])).toBeUndefined();
     expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, ["id"])).toBeUndefined(); // not BYTE_ARRAY
@@ -112,7 +132,7 @@ describe("streamableTextColumn", () => {
 });
 
 describe("readTextColumn against duckdb", () => {
-  for (const name of ["zstd", "plain", "v2-optional", "v2-required"]) {
+  for (const name of ["zstd", "plain", "snappy", "v2-optional", "v2-required"]) {
     it(`${name}: every value, null and empty string as duckdb reads them, through the loader`, async () => {
       const ref = await duckValues(files[name]!);
       expect(ref.length).toBe(ROWS);
@@ -120,6 +140,19 @@ describe("readTextColumn against duckdb", () => {
       const got = await loaderValues(files[name]!);
       expect(got.length).toBe(ref.length);
       for (let i = 0; i < ref.length; i++) if (got[i] !== ref[i]) expect({ row: i, got: got[i] }).toEqual({ row: i, got: ref[i] });
+    });
+  }
+
+  for (const name of ["dict", "dict-snappy", "v2-dict"]) {
+    it(`${name}: dictionary-encoded values, as duckdb reads them, through the loader`, async () => {
+      const md = await footer(files[name]!);
+      const chunk = md.row_groups[0]!.columns[0]!.meta_data!;
+      expect(chunk.dictionary_page_offset).toBeDefined(); // the file really is dictionary-encoded
+      expect(chunk.encodings.some((e) => e.endsWith("_DICTIONARY"))).toBe(true);
+      const ref = await duckValues(files[name]!);
+      expect(ref.length).toBe(ROWS);
+      expect(await loaderValues(files[name]!)).toEqual(ref);
+      expect(await streamed(files[name]!, 995, 2011)).toEqual(ref.slice(995, 2011));
     });
   }
 
@@ -170,6 +203,49 @@ describe("readTextColumn against duckdb", () => {
     for (const s of srcs) await s.close?.();
     expect(got[0]).toEqual(refs[0]);
     expect(got[1]).toEqual(refs[1]);
+  });
+});
+
+describe("readTextColumn on a snappy page too large to decode whole", () => {
+  it("decodes a ~20 MB duckdb snappy page a step at a time, every value as duckdb reads it", async () => {
+    const file = join(tmp.dir, "big-snappy-page.parquet");
+    await sql(
+      `COPY (SELECT CASE WHEN i % 13 = 2 THEN NULL ELSE repeat(md5(i::VARCHAR) || ' é漢😀 ', 1 + (i * 7) % 300) END AS text FROM range(4000) t(i)) TO ${lit(file)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 100000)`,
+    );
+    const md = await footer(file);
+    expect(md.row_groups.length).toBe(1);
+    expect(Number(md.row_groups[0]!.columns[0]!.meta_data!.total_uncompressed_size)).toBeGreaterThan(16 << 20);
+    const ref = await duckValues(file);
+    expect(await streamed(file, 0, 4000)).toEqual(ref);
+    expect(await streamed(file, 1777, 3001)).toEqual(ref.slice(1777, 3001));
+  });
+});
+
+describe.skipIf(!hasShared())("readTextColumn on the parquet-testing files", () => {
+  it("every text column it streams gives duckdb's values (parquet-mr, Impala, pyarrow, arrow-rs writers)", async () => {
+    const dir = sharedPath("data/parquet-testing");
+    let columns = 0;
+    for (const name of readdirSync(dir).filter((f) => f.endsWith(".parquet"))) {
+      const file = join(dir, name);
+      const md = await footer(file);
+      const rows = Number(md.num_rows);
+      for (const el of md.schema.slice(1)) {
+        const col = streamableTextColumn(md, 0, rows, [el.name]);
+        if (col === undefined) continue;
+        columns++;
+        const ref = await sql(`SELECT ${JSON.stringify(el.name)}::BLOB AS v FROM ${lit(file)}`);
+        const src = await fileSource(file);
+        const got: (string | null)[] = [];
+        try {
+          for await (const v of readTextColumn(src, md, 0, rows, col)) got.push(v === null ? null : Buffer.from(v).toString("hex"));
+        } finally {
+          await src.close?.();
+        }
+        const want = ref.map((r) => (r["v"] === null ? null : Buffer.from(r["v"] as Uint8Array).toString("hex")));
+        expect({ file: name, column: el.name, values: got }).toEqual({ file: name, column: el.name, values: want });
+      }
+    }
+    expect(columns).toBeGreaterThanOrEqual(5);
   });
 });
 

@@ -23,9 +23,9 @@ async function duckLargest(file: string, columns: string[], size: "uncompressed"
 describe("Loader.largestPieceBytes", () => {
   it("parquet: the largest row group's needed column chunks, uncompressed, as duckdb reports them; split pieces still count their whole row group", async () => {
     const file = join(tmp.dir, "groups.parquet");
-    // row groups of different sizes: longer texts further on; snappy, so no column is streamed
+    // row groups of different sizes: longer texts further on; gzip, so no column is streamed
     await sql(
-      `COPY (SELECT i AS id, repeat('word ' || i::VARCHAR || ' ', 1 + i // 40) AS text, 'x' AS tag FROM range(400) t(i)) TO ${lit(file)} (FORMAT parquet, ROW_GROUP_SIZE 100, COMPRESSION snappy)`,
+      `COPY (SELECT i AS id, repeat('word ' || i::VARCHAR || ' ', 1 + i // 40) AS text, 'x' AS tag FROM range(400) t(i)) TO ${lit(file)} (FORMAT parquet, ROW_GROUP_SIZE 100, COMPRESSION gzip)`,
     );
     const text = await duckLargest(file, ["text"]);
     const both = await duckLargest(file, ["text", "id"]);
@@ -47,6 +47,19 @@ describe("Loader.largestPieceBytes", () => {
     expect(compressed).toBeLessThan(await duckLargest(file, ["text"]));
     expect(await createLoader({ sources: file, document: { field: "text" } }).largestPieceBytes()).toBe(compressed);
     expect(await createLoader({ sources: file, document: { field: "text" }, worldSize: 8, rank: 3 }).largestPieceBytes()).toBe(compressed);
+    expect(await createLoader({ sources: file, document: { template: "{id}: {text}" } }).largestPieceBytes()).toBe(await duckLargest(file, ["text", "id"]));
+  });
+
+  it("parquet: a streamed snappy column counts its compressed bytes and a page decoded whole (its chunk's uncompressed bytes, up to 16 MiB)", async () => {
+    const file = join(tmp.dir, "snappy.parquet");
+    await sql(
+      `COPY (SELECT i AS id, repeat('word ' || i::VARCHAR || ' ', 1 + i // 40) AS text FROM range(400) t(i)) TO ${lit(file)} (FORMAT parquet, ROW_GROUP_SIZE 100, COMPRESSION snappy)`,
+    );
+    const rows = await sql(
+      `SELECT row_group_id, (total_compressed_size + total_uncompressed_size)::BIGINT AS bytes FROM parquet_metadata(${lit(file)}) WHERE path_in_schema = 'text'`,
+    );
+    const largest = Math.max(...rows.map((r) => Number(r["bytes"])));
+    expect(await createLoader({ sources: file, document: { field: "text" } }).largestPieceBytes()).toBe(largest);
     expect(await createLoader({ sources: file, document: { template: "{id}: {text}" } }).largestPieceBytes()).toBe(await duckLargest(file, ["text", "id"]));
   });
 
