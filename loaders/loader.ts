@@ -11,7 +11,7 @@ import { documentMaker, neededColumns } from "./document.js";
 import type { DocumentMaker } from "./document.js";
 import type { HttpOptions } from "./http.js";
 import { forChunksIn, releasePageMemory, topLevelColumns } from "./parquet.js";
-import { streamableTextColumn, streamedChunkBytes } from "./parquet-text.js";
+import { streamableTextColumns, streamedChunkBytes } from "./parquet-text.js";
 import { makePlan } from "./plan.js";
 import { columnChunkRanges, ReadAhead } from "./readahead.js";
 import type { Piece, Plan } from "./plan.js";
@@ -149,7 +149,7 @@ export class Loader implements AsyncIterableIterator<Document> {
    * The most bytes reading one piece of the plan holds at once, estimated from the footers: for a
    * parquet piece, the uncompressed size of its row group's needed column chunks (a row group is
    * decoded whole, even for a piece that is part of one), or only their compressed size (plus a snappy
-   * page decoded whole, up to 16 MiB) when its one text column is streamed (`parquet-text.ts`,
+   * page decoded whole, up to 16 MiB) when its text columns are streamed (`parquet-text.ts`,
    * `streamedChunkBytes`).
    * 0 when every piece is read as a stream (JSONL lines, JSON arrays), whatever its size. Plans on
    * first use.
@@ -164,7 +164,7 @@ export class Loader implements AsyncIterableIterator<Document> {
       if (footer === undefined) continue;
       if (!columnsOf.has(piece.file)) columnsOf.set(piece.file, this.wantedColumns(footer));
       const columns = columnsOf.get(piece.file);
-      const streamed = streamableTextColumn(footer, piece.start, piece.end, columns) !== undefined;
+      const streamed = streamableTextColumns(footer, piece.start, piece.end, columns) !== undefined;
       let bytes = 0;
       forChunksIn(footer, piece.start, piece.end, columns, (m) => (bytes += streamed ? streamedChunkBytes(m) : Number(m.total_uncompressed_size)));
       if (bytes > most) most = bytes;

@@ -7,12 +7,13 @@
  * Streamed: a top-level BYTE_ARRAY column (string-annotated or plain binary, required or optional)
  * whose data pages are PLAIN or dictionary-encoded (what pyarrow writes: a dictionary, then PLAIN
  * pages once it is full), uncompressed, zstd or snappy, in data pages v1 or v2. A dictionary page is
- * held decoded while its chunk is read. Anything else (DELTA encodings, gzip/brotli/lz4, nested or
- * several columns) is read whole by `readParquetRows`.
+ * held decoded while its chunk is read. A document built from several such columns (a template, a
+ * prompt and a completion) streams each side by side. A piece that needs any other column (DELTA
+ * encodings, gzip/brotli/lz4, numbers, nested columns) is read whole by `readParquetRows`.
  */
 import type { ColumnMetaData, FileMetaData, PageHeader } from "hyparquet";
 import { InputFormatError } from "../src/errors.js";
-import { forRowGroupsIn, topLevelColumn } from "./parquet.js";
+import { forRowGroupsIn, topLevelColumn, topLevelColumns } from "./parquet.js";
 import type { ByteSource } from "./types.js";
 import { snappyDecompressFresh, snappyPages, type SnappyPages } from "./snappy.js";
 import { snappyPageSteps } from "./snappy-steps.js";
@@ -68,14 +69,26 @@ export interface TextColumn {
 }
 
 /**
- * Whether rows `[rowStart, rowEnd)` of `columns` (all when undefined) can be read by
- * {@link readTextColumn}: the column when they can, else undefined.
+ * The columns of rows `[rowStart, rowEnd)` that {@link readTextColumn} streams: `columns` (all of
+ * the file's top-level columns when undefined) when each is a streamable text column, else undefined
+ * (the rows are read whole by `readParquetRows`).
  */
-export function streamableTextColumn(md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly string[] | undefined): TextColumn | undefined {
-  // one top-level column asked for (or a file of one column), which is a leaf
-  const name = columns !== undefined ? (columns.length === 1 ? columns[0] : undefined) : md.schema[0]?.num_children === 1 ? md.schema[1]?.name : undefined;
-  const node = name === undefined ? undefined : topLevelColumn(md, name);
-  if (name === undefined || node === undefined || node.children.length > 0) return undefined;
+export function streamableTextColumns(md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly string[] | undefined): TextColumn[] | undefined {
+  const names = columns ?? topLevelColumns(md);
+  if (names.length === 0) return undefined;
+  const out: TextColumn[] = [];
+  for (const name of names) {
+    const col = streamableColumn(md, rowStart, rowEnd, name);
+    if (col === undefined) return undefined;
+    out.push(col);
+  }
+  return out;
+}
+
+/** Column `name` when it is a top-level text leaf whose chunks in `[rowStart, rowEnd)` can be streamed. */
+function streamableColumn(md: FileMetaData, rowStart: number, rowEnd: number, name: string): TextColumn | undefined {
+  const node = topLevelColumn(md, name);
+  if (node === undefined || node.children.length > 0) return undefined;
   const el = node.element;
   if (el.type !== "BYTE_ARRAY") return undefined;
   if (el.repetition_type !== "REQUIRED" && el.repetition_type !== "OPTIONAL") return undefined;
@@ -375,7 +388,7 @@ function readDictionary(bytes: Uint8Array, count: number): Dictionary {
 }
 
 /**
- * The values of `column` (see {@link streamableTextColumn}) for rows `[rowStart, rowEnd)`, one per
+ * The values of `column` (see {@link streamableTextColumns}) for rows `[rowStart, rowEnd)`, one per
  * row in order: the value's UTF-8 bytes, or null. Each view is valid until the generator resumes.
  * `onAllRead` is called once the last byte the range needs has been read from the source. Errors name
  * the file and the row.
@@ -511,6 +524,35 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
     }
   } finally {
     decoder.close();
+  }
+}
+
+/**
+ * Rows `[rowStart, rowEnd)` of several streamed columns as records `{ [column]: bytes | null }`, each
+ * column read by its own {@link readTextColumn}; a record's views are valid until the generator
+ * resumes. `onAllRead` is called once every column's last byte is read.
+ */
+export async function* readTextColumns(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly TextColumn[], onAllRead?: () => void): AsyncGenerator<Record<string, Uint8Array | null>, void, undefined> {
+  if (columns.length === 1) {
+    const name = columns[0]!.name;
+    for await (const v of readTextColumn(src, md, rowStart, rowEnd, columns[0]!, onAllRead)) yield { [name]: v };
+    return;
+  }
+  let unread = columns.length;
+  const allRead = onAllRead === undefined ? undefined : () => --unread === 0 && onAllRead();
+  const streams = columns.map((c) => readTextColumn(src, md, rowStart, rowEnd, c, allRead));
+  try {
+    for (let row = rowStart; row < rowEnd; row++) {
+      const rec: Record<string, Uint8Array | null> = {};
+      for (let k = 0; k < streams.length; k++) {
+        const r = await streams[k]!.next();
+        if (r.done === true) throw new InputFormatError(`column "${columns[k]!.name}" ends at row ${row}, before row ${rowEnd}: corrupt file`, { file: src.name, row, field: columns[k]!.name });
+        rec[columns[k]!.name] = r.value;
+      }
+      yield rec;
+    }
+  } finally {
+    for (const s of streams) await s.return();
   }
 }
 

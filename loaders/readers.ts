@@ -12,7 +12,7 @@ import type { ElementPos } from "./jsonarray.js";
 import { splitLines } from "./lines.js";
 import type { LinePos } from "./lines.js";
 import { readParquetRows, topLevelColumns } from "./parquet.js";
-import { readTextColumn, streamableTextColumn } from "./parquet-text.js";
+import { readTextColumns, streamableTextColumns } from "./parquet-text.js";
 import type { Piece } from "./plan.js";
 import type { InputFile } from "./resolve.js";
 import type { ByteSource, LoaderStats, RawRecord } from "./types.js";
@@ -189,14 +189,14 @@ async function* readParquet(piece: Piece, resume: PiecePos | undefined, ctx: Rea
   cur.offset = 0;
   cur.nextOffset = -1;
   cur.nextLine = -1;
-  const text = streamableTextColumn(md, from, piece.end, ctx.columns);
+  const text = streamableTextColumns(md, from, piece.end, ctx.columns);
   if (text !== undefined) {
-    // one text column: streamed a value at a time (see parquet-text.ts)
+    // text columns only: streamed a value at a time, side by side (see parquet-text.ts)
     let row = from;
-    for await (const v of readTextColumn(ctx.src, md, from, piece.end, text, ctx.onRowsRead)) {
+    for await (const rec of readTextColumns(ctx.src, md, from, piece.end, text, ctx.onRowsRead)) {
       cur.row = row;
       cur.nextRow = ++row;
-      yield { [text.name]: v };
+      yield rec;
     }
     if (row !== piece.end) throw new InputFormatError(`expected ${piece.end - from} rows, the file gave ${row - from}: corrupt row group`, { file: ctx.src.name, row });
     return;

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLoader, type ByteSource } from "../../loaders/index.js";
 import { fileSource } from "../../loaders/bytes.js";
 import { parquetFooter } from "../../loaders/parquet.js";
-import { readTextColumn, streamableTextColumn } from "../../loaders/parquet-text.js";
+import { readTextColumn, streamableTextColumns, type TextColumn } from "../../loaders/parquet-text.js";
 import { zstdDecompressOneShot } from "../../loaders/zstd.js";
 import { parquetHeader } from "hyparquet/src/column.js";
 import { InputFormatError } from "../../src/errors.js";
@@ -49,10 +49,15 @@ async function loaderValues(file: string): Promise<(string | null)[]> {
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** The one column `name` when it is streamed. */
+function streamableTextColumn(md: FileMetaData, from: number, to: number, name: string): TextColumn | undefined {
+  return streamableTextColumns(md, from, to, [name])?.[0];
+}
+
 /** Rows [from, to) straight from readTextColumn, decoded as each is yielded. */
 async function streamed(file: string, from: number, to: number): Promise<(string | null)[]> {
   const md = await footer(file);
-  const col = streamableTextColumn(md, from, to, ["text"]);
+  const col = streamableTextColumn(md, from, to, "text");
   expect(col).toBeDefined();
   const src = await fileSource(file);
   const out: (string | null)[] = [];
@@ -82,6 +87,11 @@ beforeAll(async () => {
   files["dict-snappy"] = join(tmp.dir, "dict-snappy.parquet");
   await sql(
     `COPY (SELECT CASE WHEN i % 9 = 4 THEN NULL ELSE 'label é漢 ' || (i % 300)::VARCHAR END AS text FROM range(${ROWS}) t(i)) TO ${lit(files["dict-snappy"]!)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 1000)`,
+  );
+  // prompt (dictionary-encoded) and completion (PLAIN) text columns beside a number
+  files["pair"] = join(tmp.dir, "pair.parquet");
+  await sql(
+    `COPY (SELECT i AS id, 'Question ' || (i % 40)::VARCHAR || ' é漢?' AS prompt, ${VALUES.replace("SELECT ", "").replace(/ FROM range.*$/s, "").replace(" AS text", " AS completion").replace("THEN NULL", "THEN 'none'")} FROM range(${ROWS}) t(i)) TO ${lit(files["pair"]!)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 1000)`,
   );
   files["two"] = join(tmp.dir, "two.parquet");
   await sql(`COPY (SELECT i AS id, ${VALUES.replace("SELECT ", "").replace(/ FROM range.*$/s, "")} FROM range(${ROWS}) t(i)) TO ${lit(files["two"]!)} (FORMAT parquet, COMPRESSION zstd)`);
@@ -115,19 +125,24 @@ beforeAll(async () => {
 
 describe("streamableTextColumn", () => {
   it("streams one PLAIN or dictionary text column, zstd, snappy or uncompressed; leaves the rest to the whole-row-group reader", async () => {
-    expect(streamableTextColumn(await footer(files["zstd"]!), 0, ROWS, ["text"])).toEqual({ name: "text", optional: true });
-    expect(streamableTextColumn(await footer(files["zstd"]!), 0, ROWS, undefined)).toEqual({ name: "text", optional: true }); // a one-column file
-    expect(streamableTextColumn(await footer(files["plain"]!), 0, ROWS, ["text"])).toBeDefined();
-    expect(streamableTextColumn(await footer(files["v2-required"]!), 0, ROWS, ["text"])).toEqual({ name: "text", optional: false });
-    expect(streamableTextColumn(await footer(files["snappy"]!), 0, ROWS, ["text"])).toBeDefined();
-    expect(streamableTextColumn(await footer(files["gzip"]!), 0, ROWS, ["text"])).toBeUndefined();
-    expect(streamableTextColumn(await footer(files["zstd-v2"]!), 0, ROWS, ["text"])).toBeUndefined(); // duckdb's v2 strings are DELTA_LENGTH_BYTE_ARRAY
-    expect(streamableTextColumn(await footer(files["dict"]!), 0, ROWS, ["text"])).toBeDefined();
-    expect(streamableTextColumn(await footer(files["v2-dict"]!), 0, ROWS, ["text"])).toBeDefined();
-    expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, ["text"])).toBeDefined();
-    expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, ["text", "id"])).toBeUndefined();
-    expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, ["id"])).toBeUndefined(); // not BYTE_ARRAY
-    expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, undefined)).toBeUndefined();
+    expect(streamableTextColumn(await footer(files["zstd"]!), 0, ROWS, "text")).toEqual({ name: "text", optional: true });
+    expect(streamableTextColumns(await footer(files["zstd"]!), 0, ROWS, undefined)).toEqual([{ name: "text", optional: true }]); // a one-column file
+    expect(streamableTextColumn(await footer(files["plain"]!), 0, ROWS, "text")).toBeDefined();
+    expect(streamableTextColumn(await footer(files["v2-required"]!), 0, ROWS, "text")).toEqual({ name: "text", optional: false });
+    expect(streamableTextColumn(await footer(files["snappy"]!), 0, ROWS, "text")).toBeDefined();
+    expect(streamableTextColumn(await footer(files["gzip"]!), 0, ROWS, "text")).toBeUndefined();
+    expect(streamableTextColumn(await footer(files["zstd-v2"]!), 0, ROWS, "text")).toBeUndefined(); // duckdb's v2 strings are DELTA_LENGTH_BYTE_ARRAY
+    expect(streamableTextColumn(await footer(files["dict"]!), 0, ROWS, "text")).toBeDefined();
+    expect(streamableTextColumn(await footer(files["v2-dict"]!), 0, ROWS, "text")).toBeDefined();
+    expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, "text")).toBeDefined();
+    expect(streamableTextColumns(await footer(files["two"]!), 0, ROWS, ["text", "id"])).toBeUndefined(); // id is a number
+    expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, "id")).toBeUndefined(); // not BYTE_ARRAY
+    expect(streamableTextColumns(await footer(files["two"]!), 0, ROWS, undefined)).toBeUndefined();
+    expect(streamableTextColumns(await footer(files["pair"]!), 0, ROWS, ["prompt", "completion"])).toEqual([
+      { name: "prompt", optional: true },
+      { name: "completion", optional: true },
+    ]);
+    expect(streamableTextColumns(await footer(files["pair"]!), 0, ROWS, undefined)).toBeUndefined(); // it has an id
   });
 });
 
@@ -155,6 +170,27 @@ describe("readTextColumn against duckdb", () => {
       expect(await streamed(files[name]!, 995, 2011)).toEqual(ref.slice(995, 2011));
     });
   }
+
+  it("a document from two streamed columns (a template; a prompt and a completion) is built as from duckdb's rows", async () => {
+    const file = files["pair"]!;
+    const md = await footer(file);
+    const encodings = md.row_groups[0]!.columns.map((c) => c.meta_data!.encodings.join(","));
+    expect(encodings[1]).toMatch(/DICTIONARY/); // prompt
+    expect(encodings[2]).not.toMatch(/DICTIONARY/); // completion
+    const ref = await sql(`SELECT prompt, completion FROM ${lit(file)}`);
+    const templated = (await collect(createLoader({ sources: file, document: { template: "{prompt}\n\n{completion}" } }))).map((d) => d.text);
+    expect(templated).toEqual(ref.map((r) => `${String(r["prompt"])}\n\n${String(r["completion"])}`));
+    const pairs = (await collect(createLoader({ sources: file, document: { kind: "prompt_completion" } }))).map((d) => [d.prompt, d.completion]);
+    expect(pairs).toEqual(ref.map((r) => [r["prompt"], r["completion"]]));
+    // resumed mid-piece: the next row, both columns
+    const opts = { sources: file, document: { kind: "prompt_completion" as const } };
+    const a = createLoader(opts);
+    const first = await take(a, 1501);
+    const state = a.state();
+    await a.close();
+    const rest = await collect(createLoader({ ...opts, state }));
+    expect([...first, ...rest].map((d) => [d.prompt, d.completion])).toEqual(pairs);
+  });
 
   it("two-column file, one column asked for: the same values as duckdb's", async () => {
     expect(await loaderValues(files["two"]!)).toEqual(await duckValues(files["two"]!));
@@ -192,7 +228,7 @@ describe("readTextColumn against duckdb", () => {
     const refs = [await duckValues(za), await duckValues(files["two"]!)];
     const mds = [await footer(za), await footer(files["two"]!)];
     const srcs = [await fileSource(za), await fileSource(files["two"]!)];
-    const its = mds.map((md, k) => readTextColumn(srcs[k]!, md, 0, ROWS, streamableTextColumn(md, 0, ROWS, ["text"])!)[Symbol.asyncIterator]());
+    const its = mds.map((md, k) => readTextColumn(srcs[k]!, md, 0, ROWS, streamableTextColumn(md, 0, ROWS, "text")!)[Symbol.asyncIterator]());
     const got: (string | null)[][] = [[], []];
     for (let i = 0; i < ROWS; i++) {
       for (let k = 0; k < 2; k++) {
@@ -230,7 +266,7 @@ describe.skipIf(!hasShared())("readTextColumn on the parquet-testing files", () 
       const md = await footer(file);
       const rows = Number(md.num_rows);
       for (const el of md.schema.slice(1)) {
-        const col = streamableTextColumn(md, 0, rows, [el.name]);
+        const col = streamableTextColumn(md, 0, rows, el.name);
         if (col === undefined) continue;
         columns++;
         const ref = await sql(`SELECT ${JSON.stringify(el.name)}::BLOB AS v FROM ${lit(file)}`);
@@ -262,7 +298,7 @@ describe("readTextColumn's reads", () => {
     const reads: [number, number][] = [];
     const src: ByteSource = { name: base.name, byteLength: base.byteLength, slice: (a, b) => (reads.push([a, b ?? base.byteLength]), base.slice(a, b)) };
     let n = 0;
-    for await (const v of readTextColumn(src, md, 0, 12288, streamableTextColumn(md, 0, 12288, ["text"])!)) if (v !== null) n++;
+    for await (const v of readTextColumn(src, md, 0, 12288, streamableTextColumn(md, 0, 12288, "text")!)) if (v !== null) n++;
     await base.close?.();
     expect(n).toBe(12288);
     expect(reads.map(([a, b]) => b - a)).toEqual(sizes);
@@ -285,7 +321,7 @@ describe("readTextColumn while the decoder's memory grows", () => {
     const ref = await duckValues(file);
     const md = await footer(file);
     const src = await fileSource(file);
-    const it = readTextColumn(src, md, 0, ROWS, streamableTextColumn(md, 0, ROWS, ["text"])!)[Symbol.asyncIterator]();
+    const it = readTextColumn(src, md, 0, ROWS, streamableTextColumn(md, 0, ROWS, "text")!)[Symbol.asyncIterator]();
     const got: (string | null)[] = [];
     const next = async (): Promise<boolean> => {
       const r = await it.next();
