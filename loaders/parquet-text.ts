@@ -1,8 +1,9 @@
 /**
- * One text column of parquet streamed a value at a time, so reading holds one page's compressed
- * bytes and a 128 KiB step of its output instead of a whole row group decoded (hyparquet decodes
- * every page of a column chunk before returning any row). duckdb writes one page per row group:
- * 16 MB decoded for 10k rows of text, ~200 MB for its default 122,880 rows.
+ * Text columns of parquet streamed a value at a time, so reading holds a column chunk's compressed
+ * bytes (a window of 8 MiB of them when the chunk is larger than 32 MiB) and a 128 KiB step of a
+ * page's output instead of a whole row group decoded (hyparquet decodes every page of a column chunk
+ * before returning any row). duckdb writes one page per row group: 16 MB decoded for 10k rows of
+ * text, ~200 MB for its default 122,880 rows.
  *
  * Streamed: a top-level BYTE_ARRAY column (string-annotated or plain binary, required or optional)
  * whose data pages are PLAIN or dictionary-encoded (what pyarrow writes: a dictionary, then PLAIN
@@ -17,7 +18,8 @@ import { forRowGroupsIn, topLevelColumn, topLevelColumns } from "./parquet.js";
 import type { ByteSource } from "./types.js";
 import { snappyDecompressFresh, snappyPages, type SnappyPages } from "./snappy.js";
 import { snappyPageSteps } from "./snappy-steps.js";
-import { wholePage, zstdDecompressInto, zstdPageSteps, type PageSteps } from "./zstd.js";
+import { HUNGRY, inputComplete, rawSteps, wholeInput, wholePage, type PageInput, type PageSteps } from "./page-steps.js";
+import { zstdDecompressInto, zstdOneShot, zstdPageSteps } from "./zstd.js";
 
 /** The page-header parser of hyparquet (Thrift compact protocol), loaded with the first page. */
 let headerParser: ((reader: { view: DataView; offset: number }) => PageHeader) | undefined;
@@ -42,8 +44,8 @@ const SNAPPY_WHOLE_MAX = 16 << 20;
 
 /**
  * A column chunk up to this size is read in one request (exactly the range read-ahead fetched); a
- * larger one {@link READ_WINDOW} at a time, or a page at a time where pages are larger. Reading a
- * 16 MB chunk in windows read its bytes past the first window twice.
+ * larger one {@link READ_WINDOW} at a time, pages included (see `PageWindow`). Reading a 16 MB chunk
+ * in windows read its bytes past the first window twice.
  */
 const WHOLE_CHUNK_MAX = 32 << 20;
 /** Bytes read from the source at a time in a larger chunk. */
@@ -105,13 +107,15 @@ function streamableColumn(md: FileMetaData, rowStart: number, rowEnd: number, na
 
 /**
  * The most bytes streaming a column chunk holds at once, from its metadata: its compressed bytes
- * (read whole up to 32 MiB), plus for snappy the largest page decoded whole — unknown from the
- * footer, so the chunk's uncompressed size up to {@link SNAPPY_WHOLE_MAX}. A dictionary page, held
- * decoded, is not counted (writers cap it: 1 MiB in pyarrow).
+ * when read whole (up to {@link WHOLE_CHUNK_MAX}), else a {@link READ_WINDOW}; plus for snappy the
+ * largest page decoded whole — unknown from the footer, so the chunk's uncompressed size up to
+ * {@link SNAPPY_WHOLE_MAX}. A dictionary page, held decoded, is not counted (writers cap it: 1 MiB
+ * in pyarrow), nor a page a decoder must have whole (a snappy page with copies reaching past 64 KiB).
  */
 export function streamedChunkBytes(meta: ColumnMetaData): number {
   const compressed = Number(meta.total_compressed_size);
-  return meta.codec === "SNAPPY" ? compressed + Math.min(Number(meta.total_uncompressed_size), SNAPPY_WHOLE_MAX) : compressed;
+  const read = compressed <= WHOLE_CHUNK_MAX ? compressed : READ_WINDOW;
+  return meta.codec === "SNAPPY" ? read + Math.min(Number(meta.total_uncompressed_size), SNAPPY_WHOLE_MAX) : read;
 }
 
 /** The bytes of one column chunk, read from the source a window at a time. */
@@ -147,6 +151,19 @@ class ChunkBytes {
   /** Steps over `n` bytes without reading them. */
   skip(n: number): void {
     this.pos += n;
+  }
+
+  /** Bytes loaded from `pos` on. */
+  loadedAhead(): number {
+    return Math.max(0, this.bufStart + this.buf.byteLength - this.pos);
+  }
+
+  /** Source bytes `[start, end)` in memory of their own (a page read again whole); `pos` moves past them. */
+  async range(start: number, end: number): Promise<Uint8Array> {
+    const out = new Uint8Array(await this.src.slice(start, end));
+    if (out.byteLength !== end - start) throw new Error(`read ${out.byteLength} bytes at offset ${start}, expected ${end - start}: the file is shorter than its footer says`);
+    if (end > this.pos) this.pos = end;
+    return out;
   }
 
   /** The next `n` bytes (after {@link ensure}), as a view valid until the next `ensure`. */
@@ -245,13 +262,28 @@ function readBitPacked(bytes: Uint8Array, count: number, out: Int32Array): void 
   for (let i = 0; i < count; i++) out[i] = (bytes[i >> 3]! >> (7 - (i & 7))) & 1;
 }
 
-/** A page's values region as a byte stream over its steps (see `zstdPageSteps`). */
+/**
+ * Thrown by {@link StepReader} when the page's next bytes are not loaded yet: load more
+ * (`PageWindow.load`) and make the same call again, which goes on where it stopped.
+ */
+const NEED_INPUT = new Error("page input not loaded yet");
+
+/** A page's values region (`total` bytes) as a byte stream over its steps (see `PageSteps`). */
 class StepReader {
-  private cur: Uint8Array = new Uint8Array(0);
+  private cur: Uint8Array = HUNGRY;
   private off = 0;
   private carry = new Uint8Array(1 << 12);
+  /** Bytes an interrupted {@link bytes} call has gathered into `carry` (-1: none interrupted). */
+  private gathered = -1;
+  /** The length a {@link value} call read before it was interrupted (-1: none). */
+  private pendingLength = -1;
+  /** Bytes handed out so far. */
+  private taken = 0;
 
-  constructor(private readonly steps: PageSteps) {}
+  constructor(
+    private readonly steps: PageSteps,
+    private readonly total: number,
+  ) {}
 
   /** The current step, viewed afresh when another reader's page grew the memory under it (`PageSteps.current`). */
   private step(): Uint8Array {
@@ -259,65 +291,134 @@ class StepReader {
     return this.cur;
   }
 
-  /** The next `n` bytes as one view, valid until the next call (copied only across a step boundary). */
+  /**
+   * The next `n` bytes as one view, valid until the next call (copied only across a step boundary).
+   * Throws {@link NEED_INPUT} when a step needs input not loaded; called again with the same `n`, it
+   * goes on.
+   */
   bytes(n: number): Uint8Array {
-    const c = this.step();
-    if (c.byteLength - this.off >= n) {
-      const v = c.subarray(this.off, this.off + n);
-      this.off += n;
-      return v;
+    if (this.gathered < 0) {
+      const c = this.step();
+      if (c.byteLength - this.off >= n) {
+        const v = c.subarray(this.off, this.off + n);
+        this.off += n;
+        this.taken += n;
+        return v;
+      }
+      if (this.carry.byteLength < n) this.carry = new Uint8Array(Math.max(n, 2 * this.carry.byteLength));
+      this.carry.set(c.subarray(this.off), 0);
+      this.gathered = c.byteLength - this.off;
+      this.cur = HUNGRY;
+      this.off = 0;
     }
-    if (this.carry.byteLength < n) this.carry = new Uint8Array(Math.max(n, 2 * this.carry.byteLength));
-    let have = this.cur.byteLength - this.off;
-    this.carry.set(this.cur.subarray(this.off), 0);
-    while (have < n) {
+    while (this.gathered < n) {
       const s = this.steps.next();
-      if (s === undefined) throw new Error(`page values end early (${n - have} bytes short)`);
-      const k = Math.min(n - have, s.byteLength);
-      this.carry.set(s.subarray(0, k), have);
-      have += k;
+      if (s === HUNGRY) throw NEED_INPUT;
+      if (s === undefined) throw new Error(`page values end early (${n - this.gathered} bytes short)`);
+      const k = Math.min(n - this.gathered, s.byteLength);
+      this.carry.set(s.subarray(0, k), this.gathered);
+      this.gathered += k;
       this.cur = s;
       this.off = k;
     }
+    this.gathered = -1;
+    this.taken += n;
     return this.carry.subarray(0, n);
   }
 
-  /** Everything left of the page as one view (copied unless it is all in the current step). */
-  rest(): Uint8Array {
-    const first = this.step().subarray(this.off);
-    this.cur = new Uint8Array(0);
-    this.off = 0;
-    let s = this.steps.next();
-    if (s === undefined) return first;
-    const parts = [first.slice()]; // the next step overwrites the current one
-    let total = first.byteLength;
-    for (; s !== undefined; s = this.steps.next()) {
-      parts.push(s.slice());
-      total += s.byteLength;
-    }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.byteLength;
-    }
-    return out;
-  }
-
-  /** A little-endian u32. */
+  /** A little-endian u32 (restartable as {@link bytes}). */
   u32(): number {
     const c = this.step();
     const o = this.off;
-    if (c.byteLength - o >= 4) {
+    if (this.gathered < 0 && c.byteLength - o >= 4) {
       this.off = o + 4;
+      this.taken += 4;
       return (c[o]! | (c[o + 1]! << 8) | (c[o + 2]! << 16) | (c[o + 3]! << 24)) >>> 0;
     }
     const b = this.bytes(4);
     return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
   }
 
+  /** A PLAIN BYTE_ARRAY value: a u32 length, then that many bytes (restartable as {@link bytes}). */
+  value(): Uint8Array {
+    if (this.pendingLength < 0) this.pendingLength = this.u32();
+    const v = this.bytes(this.pendingLength);
+    this.pendingLength = -1;
+    return v;
+  }
+
+  /** Everything left of the page as one view (restartable as {@link bytes}). */
+  rest(): Uint8Array {
+    return this.bytes(this.total - this.taken);
+  }
+
   close(): void {
     this.steps.close();
+  }
+}
+
+/** Calls `read` until it stops throwing {@link NEED_INPUT}, loading more of `input` in between. */
+async function whenLoaded<T>(read: () => T, input: PageWindow): Promise<T> {
+  for (;;) {
+    try {
+      return read();
+    } catch (err) {
+      if (err !== NEED_INPUT) throw err;
+      await input.load();
+    }
+  }
+}
+
+/**
+ * A page's compressed bytes (see `PageInput`), read from its chunk {@link READ_WINDOW} at a time
+ * when the chunk is larger than {@link WHOLE_CHUNK_MAX} (a smaller chunk is in memory already), so a
+ * page of any size is never held whole unless its decoder needs it so.
+ */
+class PageWindow implements PageInput {
+  consumed = 0;
+  wantWhole = false;
+
+  private constructor(
+    private readonly chunk: ChunkBytes,
+    private readonly pageStart: number,
+    readonly size: number,
+    public buf: Uint8Array,
+    public start: number,
+  ) {}
+
+  /** The page at the chunk's position, `size` bytes, with its first window loaded. */
+  static async open(chunk: ChunkBytes, size: number): Promise<PageWindow> {
+    const pageStart = chunk.pos;
+    // what reading the header loaded is the first window, unless it is only a sliver of the page
+    if (chunk.loadedAhead() < Math.min(size, HEADER_PROBE)) await chunk.ensure(Math.min(size, READ_WINDOW));
+    return new PageWindow(chunk, pageStart, size, chunk.take(Math.min(size, chunk.loadedAhead())), 0);
+  }
+
+  /** Replaces `buf` with the next window from `consumed` on, or the whole page when `wantWhole`. */
+  async load(): Promise<void> {
+    if (this.wantWhole) {
+      this.buf = await this.chunk.range(this.pageStart, this.pageStart + this.size);
+      this.start = 0;
+      this.wantWhole = false;
+      return;
+    }
+    if (this.start + this.buf.byteLength >= this.size) throw new Error("page decoder asked for input past the page's end");
+    // read on from the first byte still needed: the few bytes of an element cut by the window's end
+    // are read again instead of joined to the next window in a copy
+    this.chunk.pos = this.pageStart + this.consumed;
+    const left = this.size - this.consumed;
+    await this.chunk.ensure(Math.min(left, READ_WINDOW));
+    this.buf = this.chunk.take(Math.min(left, this.chunk.loadedAhead()));
+    this.start = this.consumed;
+  }
+
+  /** The whole page as one view. */
+  async all(): Promise<Uint8Array> {
+    if (this.start !== 0 || !inputComplete(this)) {
+      this.wantWhole = true;
+      await this.load();
+    }
+    return this.buf;
   }
 }
 
@@ -329,15 +430,17 @@ class PageDecoder {
   /** Its snappy store, taken on the first small snappy page; null when hysnappy's module was not found. */
   private snappy: SnappyPages | null | undefined;
 
-  /** A page's body (after v2's levels), decompressed step by step; `size` is its uncompressed size. */
-  steps(body: Uint8Array, codec: string, size: number): PageSteps {
-    if (codec === "ZSTD") return zstdPageSteps(body, size);
+  /**
+   * A page's body (from page offset `from`, after v2's levels), decompressed step by step as its
+   * input is loaded; `size` is its uncompressed size.
+   */
+  async steps(input: PageWindow, from: number, codec: string, size: number): Promise<PageSteps> {
+    if (codec === "ZSTD") return zstdOneShot() ? zstdPageSteps(input, from, size) : zstdPageSteps(wholeInput(await input.all()), from, size);
     if (codec === "SNAPPY") {
-      const whole = size <= SNAPPY_WHOLE_MAX ? this.snappyWhole(body, size) : undefined;
-      return whole !== undefined ? wholePage(whole) : snappyPageSteps(body, size, snappyDecompressFresh);
+      const whole = size <= SNAPPY_WHOLE_MAX ? this.snappyWhole((await input.all()).subarray(from), size) : undefined;
+      return whole !== undefined ? wholePage(whole) : snappyPageSteps(input, from, size, snappyDecompressFresh);
     }
-    if (body.byteLength !== size) throw new Error(`uncompressed page holds ${body.byteLength} bytes, its header says ${size}`);
-    return wholePage(body);
+    return rawSteps(input, from, size);
   }
 
   /** A page's body decompressed into memory of its own (a dictionary page, kept for its chunk). */
@@ -424,8 +527,7 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
           const size = h.compressed_page_size;
           if (size < 0 || bytes.pos + size > bytes.end) throw corrupt(src, pageRow, column, new Error(`page of ${size} bytes runs past its column chunk`));
           if (h.type === "DICTIONARY_PAGE") {
-            await bytes.ensure(size);
-            const page = bytes.take(size);
+            const page = await (await PageWindow.open(bytes, size)).all();
             try {
               const dh = h.dictionary_page_header;
               if (dh === undefined) throw new Error("dictionary page without its header");
@@ -446,8 +548,7 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
             pageRow += n;
             continue;
           }
-          await bytes.ensure(size);
-          const page = bytes.take(size);
+          const input = await PageWindow.open(bytes, size);
           let defs: Int32Array | undefined;
           let encoding: string;
           let present = n; // values in the page (rows less nulls)
@@ -455,12 +556,15 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
             if (levels.length < n) levels = new Int32Array(n);
             if (h.data_page_header !== undefined) {
               encoding = h.data_page_header.encoding;
-              values = new StepReader(decoder.steps(page, meta.codec, h.uncompressed_page_size));
+              const reader = new StepReader(await decoder.steps(input, 0, meta.codec, h.uncompressed_page_size), h.uncompressed_page_size);
+              values = reader;
               // v1: definition levels (length-prefixed) lead the decompressed page
               if (optional) {
                 const enc = h.data_page_header.definition_level_encoding;
-                if (enc === "RLE") readHybrid(values.bytes(values.u32()), 1, n, levels);
-                else if (enc === "BIT_PACKED") readBitPacked(values.bytes(Math.ceil(n / 8)), n, levels);
+                if (enc === "RLE") {
+                  const len = await whenLoaded(() => reader.u32(), input);
+                  readHybrid(await whenLoaded(() => reader.bytes(len), input), 1, n, levels);
+                } else if (enc === "BIT_PACKED") readBitPacked(await whenLoaded(() => reader.bytes(Math.ceil(n / 8)), input), n, levels);
                 else throw new Error(`definition levels in ${enc} encoding, expected RLE or BIT_PACKED`);
                 defs = levels;
               }
@@ -468,12 +572,14 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
               const v2 = h.data_page_header_v2!;
               encoding = v2.encoding;
               const levelBytes = v2.repetition_levels_byte_length + v2.definition_levels_byte_length;
+              if (levelBytes > size) throw new Error(`levels of ${levelBytes} bytes in a page of ${size}`);
+              if (levelBytes > input.buf.byteLength) await input.all();
               if (v2.definition_levels_byte_length > 0) {
-                readHybrid(page.subarray(v2.repetition_levels_byte_length, levelBytes), 1, n, levels);
+                readHybrid(input.buf.subarray(v2.repetition_levels_byte_length, levelBytes), 1, n, levels);
                 defs = levels;
               }
               const bodySize = h.uncompressed_page_size - levelBytes;
-              values = new StepReader(decoder.steps(page.subarray(levelBytes), v2.is_compressed === false ? "UNCOMPRESSED" : meta.codec, bodySize));
+              values = new StepReader(await decoder.steps(input, levelBytes, v2.is_compressed === false ? "UNCOMPRESSED" : meta.codec, bodySize), bodySize);
             }
             if (!VALUE_ENCODINGS.has(encoding)) throw new Error(`page encoding ${encoding}, expected PLAIN or a dictionary`);
             if (defs !== undefined) for (let i = 0; i < n; i++) present -= 1 - defs[i]!;
@@ -482,8 +588,9 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
               if (dict === undefined) throw new Error("dictionary-encoded page before any dictionary page");
               if (indices.length < present) indices = new Int32Array(present);
               if (present > 0) {
-                const width = values.bytes(1)[0]!;
-                readHybrid(values.rest(), width, present, indices);
+                const reader = values;
+                const width = (await whenLoaded(() => reader.bytes(1), input))[0]!;
+                readHybrid(await whenLoaded(() => reader.rest(), input), width, present, indices);
                 for (let i = 0; i < present; i++) {
                   const k = indices[i]!;
                   if (k < 0 || k >= dict.starts.length) throw new Error(`dictionary index ${k >>> 0} past the dictionary's ${dict.starts.length} values`);
@@ -498,10 +605,18 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
             let v: Uint8Array | null = null;
             if (defs === undefined || defs[i] === 1) {
               if (encoding === "PLAIN") {
-                try {
-                  v = values.bytes(values.u32());
-                } catch (err) {
-                  throw corrupt(src, pageRow, column, err);
+                for (;;) {
+                  try {
+                    v = values.value();
+                    break;
+                  } catch (err) {
+                    if (err !== NEED_INPUT) throw corrupt(src, pageRow, column, err);
+                  }
+                  try {
+                    await input.load();
+                  } catch (err) {
+                    throw corrupt(src, pageRow, column, err);
+                  }
                 }
               } else {
                 const at = indices[k]!;

@@ -9,6 +9,7 @@
  * nothing as corrupt data (the C decoder stops advancing after an error).
  */
 import type { ZSTDDecoder } from "zstddec/stream";
+import { HUNGRY, inputComplete, wholeInput, wholePage, type PageInput, type PageSteps } from "./page-steps.js";
 import { instantiateWith, packagedWasmModule } from "./wasm.js";
 
 let decoder: Promise<ZSTDDecoder> | undefined;
@@ -192,7 +193,7 @@ const INPUT_WINDOW = 1 << 20;
  * fresh copy of every step instead).
  */
 function decompressStepped(wasm: OneShotExports, input: Uint8Array, out: Uint8Array, window = INPUT_WINDOW): Uint8Array {
-  const steps = new ZstdSteps(wasm, input, out.byteLength, window);
+  const steps = new ZstdSteps(wasm, wholeInput(input), 0, out.byteLength, window);
   try {
     let at = 0;
     for (let step = steps.next(); step !== undefined; step = steps.next()) {
@@ -208,7 +209,8 @@ function decompressStepped(wasm: OneShotExports, input: Uint8Array, out: Uint8Ar
 /**
  * One zstd page decoded a step at a time (see {@link decompressStepped}): each `next()` is a view of
  * up to 128 KiB of output inside the WebAssembly instance's memory, valid until the following call.
- * Throws on corrupt data, on output past `expected` bytes, or when the input ends short of it. Each
+ * Throws on corrupt data, on output past `expected` bytes, or when the input ends short of it. Its
+ * input may arrive a window at a time: `next()` answers HUNGRY when it needs bytes not loaded yet. Each
  * has its own decoding context and region of the instance's memory, so pages of several readers on
  * one thread can be mid-way at once; the caller frees them with `close()` (done here on an error).
  */
@@ -220,8 +222,10 @@ class ZstdSteps {
   private readonly outBuf: number;
   private readonly inBuf: number;
   private readonly src: number;
-  /** Input bytes copied into the window so far. */
-  private loaded = 0;
+  /** Page offset of the next input byte to copy into the window. */
+  private loaded: number;
+  /** The window is used up and the bytes after it are not loaded yet. */
+  private needInput = false;
   /** Output bytes produced so far. */
   private at = 0;
   /** Bytes of the latest step (0 before the first). */
@@ -232,11 +236,13 @@ class ZstdSteps {
 
   constructor(
     private readonly wasm: OneShotExports,
-    private readonly input: Uint8Array,
+    private readonly input: PageInput,
+    from: number,
     private readonly expected: number,
     window = INPUT_WINDOW,
   ) {
-    this.win = Math.min(window, input.byteLength);
+    this.loaded = from;
+    this.win = Math.max(1, Math.min(window, input.size - from));
     this.dctx = wasm.ZSTD_createDCtx();
     this.region = this.dctx === 0 ? 0 : wasm.malloc(STEP + 32 + this.win);
     if (this.region === 0) {
@@ -257,12 +263,18 @@ class ZstdSteps {
     return new Uint32Array(this.wasm.memory.buffer, this.outBuf, 6);
   }
 
-  /** The next part of the input into the window, as the decoder's new input buffer. */
+  /** The next part of the loaded input into the window, as the decoder's new input buffer. */
   private refill(): void {
-    const n = Math.min(this.win, this.input.byteLength - this.loaded);
-    new Uint8Array(this.wasm.memory.buffer).set(this.input.subarray(this.loaded, this.loaded + n), this.src);
+    const { buf, start } = this.input;
+    const n = Math.min(this.win, start + buf.byteLength - this.loaded);
+    new Uint8Array(this.wasm.memory.buffer).set(buf.subarray(this.loaded - start, this.loaded - start + n), this.src);
     this.loaded += n;
     this.words().set([this.src, n, 0], 3);
+  }
+
+  /** Whether input past the window is loaded. */
+  private moreLoaded(): boolean {
+    return this.loaded < this.input.start + this.input.buf.byteLength;
   }
 
   private fail(message: string): never {
@@ -281,6 +293,15 @@ class ZstdSteps {
   /** The next non-empty output step, or undefined once the page is complete. */
   next(): Uint8Array | undefined {
     while (!this.done) {
+      if (this.needInput) {
+        if (!this.moreLoaded()) {
+          this.input.consumed = this.loaded;
+          return HUNGRY;
+        }
+        this.refill();
+        this.needInput = false;
+        this.stalled = 0;
+      }
       const wasm = this.wasm;
       this.words()[2] = 0; // output position
       const rc = wasm.ZSTD_decompressStream(this.dctx, this.outBuf, this.inBuf);
@@ -291,10 +312,12 @@ class ZstdSteps {
       this.at += produced;
       let pos = w[5]!;
       const windowUsed = pos >= w[4]!;
-      if (windowUsed && this.loaded < this.input.byteLength) {
-        this.refill();
-        pos = 0;
-        this.stalled = 0;
+      if (windowUsed && this.loaded < this.input.size) {
+        if (this.moreLoaded()) {
+          this.refill();
+          pos = 0;
+          this.stalled = 0;
+        } else this.needInput = true; // the next call loads more or answers HUNGRY
       } else {
         const consumed = windowUsed; // and nothing left to load
         if (rc === 0 && consumed) this.done = true; // last frame complete, input used up
@@ -319,42 +342,17 @@ class ZstdSteps {
 }
 
 /**
- * The output of one zstd page (`expected` bytes) as successive views of at most 128 KiB, each valid
- * until the next call: a reader can parse a page of any size while holding one step of it. Uses the
- * stepped path on the one-shot instance; where that instance cannot be made, the whole page is
- * decoded first and handed out as one view.
+ * The output of one zstd page body (`expected` bytes from page offset `from` of `input`) as
+ * successive views of at most 128 KiB, each valid until the next call: a reader can parse a page of
+ * any size while holding one step of it and a window of its input. Uses the stepped path on the
+ * one-shot instance; where that instance cannot be made ({@link zstdOneShot} is false), the whole
+ * page is decoded first and handed out as one view, so `input` must then hold the whole page.
  */
-export function zstdPageSteps(input: Uint8Array, expected: number): PageSteps {
+export function zstdPageSteps(input: PageInput, from: number, expected: number): PageSteps {
   const wasm = oneShot();
-  if (wasm !== undefined) return new ZstdSteps(wasm, input, expected);
-  return wholePage(zstdDecompressStreaming(input, new Uint8Array(expected)));
-}
-
-/** A page already in memory as {@link PageSteps}: one view, the page itself. */
-export function wholePage(bytes: Uint8Array): PageSteps {
-  let handed = false;
-  let closed = false;
-  return {
-    next: () => {
-      if (handed || closed) return undefined;
-      handed = true;
-      return bytes;
-    },
-    current: () => (handed && !closed ? bytes : undefined),
-    close: () => (closed = true),
-  };
-}
-
-/** A page's bytes, a view at a time; each view is valid until the next call. */
-export interface PageSteps {
-  next(): Uint8Array | undefined;
-  /**
-   * The latest step again, as a fresh view: a view of WebAssembly memory detaches when that memory
-   * grows (another reader's page on the same thread), its bytes staying where they were.
-   */
-  current(): Uint8Array | undefined;
-  /** Frees what decoding holds; call it once done with the page, or to stop early. */
-  close(): void;
+  if (wasm !== undefined) return new ZstdSteps(wasm, input, from, expected);
+  if (input.start !== 0 || !inputComplete(input)) throw new Error("zstd page steps without zstddec's module need the whole page loaded");
+  return wholePage(zstdDecompressStreaming(input.buf.subarray(from), new Uint8Array(expected)));
 }
 
 /** {@link zstdDecompressInto} through zstddec's streaming API (the fallback; exported for tests). */

@@ -9,6 +9,7 @@ import { crc32, deflateRawSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Document } from "../../loaders/index.js";
+import type { PageInput } from "../../loaders/page-steps.js";
 
 /** A fresh temp directory, removed by the returned cleanup. */
 export function tempDir(): { dir: string; cleanup: () => void } {
@@ -110,4 +111,33 @@ export function referenceJsonl(text: string): Record<string, unknown>[] {
     .split("\n")
     .filter((l) => l.trim() !== "")
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * `bytes` as a page input loaded `window` bytes at a time (the whole page when a decoder asks for
+ * it), as the reader in parquet-text.ts does: `load()` keeps the bytes from `consumed` on.
+ */
+export function windowed(bytes: Uint8Array, window: number): PageInput & { load(): void; loads: number } {
+  const input = {
+    size: bytes.byteLength,
+    buf: bytes.subarray(0, Math.min(window, bytes.byteLength)),
+    start: 0,
+    consumed: 0,
+    wantWhole: false,
+    loads: 0,
+    load(): void {
+      input.loads++;
+      if (input.wantWhole) {
+        input.buf = bytes;
+        input.start = 0;
+        input.wantWhole = false;
+        return;
+      }
+      const end = input.start + input.buf.byteLength;
+      if (end >= bytes.byteLength) throw new Error("asked for input past the page's end");
+      input.buf = bytes.slice(input.consumed, Math.min(bytes.byteLength, end + window)); // fresh memory, as a new read
+      input.start = input.consumed;
+    },
+  };
+  return input;
 }

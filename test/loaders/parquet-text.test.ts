@@ -257,6 +257,34 @@ describe("readTextColumn on a snappy page too large to decode whole", () => {
   });
 });
 
+describe("readTextColumn on column chunks over 32 MiB", () => {
+  it("reads a ~38 MB page a window of at most 8 MiB at a time (snappy stepped, uncompressed), every value as duckdb reads it", async () => {
+    // hex digits: snappy barely compresses them, so the compressed page is as large as the text
+    const values = `SELECT CASE WHEN i % 17 = 5 THEN NULL ELSE (SELECT string_agg(md5((i * 1000 + j)::VARCHAR), '') FROM range(1 + (i * 37) % 600) t2(j)) END AS text FROM range(4000) t(i)`;
+    for (const codec of ["snappy", "uncompressed"]) {
+      const file = join(tmp.dir, `big-chunk-${codec}.parquet`);
+      await sql(`COPY (${values}) TO ${lit(file)} (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE 100000)`);
+      const md = await footer(file);
+      const chunk = md.row_groups[0]!.columns[0]!.meta_data!;
+      expect(Number(chunk.total_compressed_size)).toBeGreaterThan(32 << 20);
+      const ref = await duckValues(file);
+      const base = await fileSource(file);
+      const reads: number[] = [];
+      const src: ByteSource = { name: base.name, byteLength: base.byteLength, slice: (a, b) => (reads.push((b ?? base.byteLength) - a), base.slice(a, b)) };
+      const got: (string | null)[] = [];
+      try {
+        for await (const v of readTextColumn(src, md, 0, 4000, streamableTextColumn(md, 0, 4000, "text")!)) got.push(v === null ? null : decoder.decode(v));
+      } finally {
+        await base.close?.();
+      }
+      expect(got.length).toBe(ref.length);
+      for (let i = 0; i < ref.length; i++) if (got[i] !== ref[i]) expect({ codec, row: i, got: got[i]?.length }).toEqual({ codec, row: i, got: ref[i]?.length });
+      expect(Math.max(...reads)).toBeLessThanOrEqual(8 << 20);
+      expect(reads.reduce((a, b) => a + b, 0)).toBeLessThan(Number(chunk.total_compressed_size) * 1.01); // each byte read once
+    }
+  });
+});
+
 describe.skipIf(!hasShared())("readTextColumn on the parquet-testing files", () => {
   it("every text column it streams gives duckdb's values (parquet-mr, Impala, pyarrow, arrow-rs writers)", async () => {
     const dir = sharedPath("data/parquet-testing");

@@ -3,11 +3,14 @@
  * WebAssembly): streams from two compressors (hysnappy's, the reference one; hyparquet-writer's JS
  * port), and streams built here element by element from the format description — copies that reach
  * further back than the history the decoder keeps, overlapping copies, literals longer than a step,
- * elements cut at every step boundary — and corrupt streams.
+ * elements cut at every step boundary — and corrupt streams. Each stream is decoded with its input
+ * whole and fed a window at a time (as `parquet-text.ts` reads a large page), down to 7 bytes.
  */
 import { snappyCompress, snappyUncompress } from "hysnappy";
 import { snappyCompress as jsSnappyCompress } from "hyparquet-writer/src/snappy.js";
 import { describe, expect, it } from "vitest";
+import { windowed } from "./helpers.js";
+import { HUNGRY, wholeInput } from "../../loaders/page-steps.js";
 import { snappyPageSteps, type WholeSnappy } from "../../loaders/snappy-steps.js";
 
 const STEP = 128 << 10;
@@ -27,17 +30,23 @@ function bytes(n: number, seed: number, text: boolean): Uint8Array {
   return out;
 }
 
-/** Every step concatenated, with the step sizes, and how often the whole-page fallback ran. */
-function decode(input: Uint8Array, expected: number): { out: Uint8Array; steps: number[]; wholeCalls: number } {
+/** Every step concatenated, with the step sizes, and how often the whole-page fallback ran; input whole, or fed `window` bytes at a time. */
+function decode(packed: Uint8Array, expected: number, window?: number): { out: Uint8Array; steps: number[]; wholeCalls: number } {
   let wholeCalls = 0;
   const whole: WholeSnappy = (i, n) => {
     wholeCalls++;
     return snappyUncompress(i, n);
   };
-  const s = snappyPageSteps(input, expected, whole);
+  const input = window === undefined ? undefined : windowed(packed, window);
+  const s = snappyPageSteps(input ?? wholeInput(packed), 0, expected, whole);
   const parts: Uint8Array[] = [];
   const steps: number[] = [];
   for (let v = s.next(); v !== undefined; v = s.next()) {
+    if (v === HUNGRY) {
+      expect(input).toBeDefined(); // only a windowed input runs out
+      input!.load();
+      continue;
+    }
     const again = s.current();
     expect(again !== undefined && Buffer.from(again).equals(Buffer.from(v))).toBe(true); // current() re-views the step
     parts.push(v.slice()); // the next step may overwrite this one
@@ -120,6 +129,17 @@ describe("snappyPageSteps on compressors' output", () => {
         expect(wholeCalls).toBe(0);
       });
     }
+    it(`${compressor}: text and noise fed in windows of 7 to 100,000 bytes decode as with the input whole`, () => {
+      for (const data of [bytes(300_000, 8, true), bytes(200_000, 9, false)]) {
+        const packed = compress(data);
+        for (const window of [7, 1000, 65_537, 100_000]) {
+          const { out, steps, wholeCalls } = decode(packed, data.byteLength, window);
+          expect(Buffer.from(out).equals(Buffer.from(data))).toBe(true);
+          expect(steps.every((n) => n > 0 && n <= STEP)).toBe(true);
+          expect(wholeCalls).toBe(0);
+        }
+      }
+    });
   }
 });
 
@@ -145,6 +165,11 @@ describe("snappyPageSteps on streams built element by element", () => {
     expect(Buffer.from(out).equals(Buffer.from(ref))).toBe(true);
     expect(steps.length).toBe(Math.ceil(b.length / STEP));
     expect(wholeCalls).toBe(0);
+    for (const window of [7, 4099, 200_000]) {
+      const w = decode(input, b.length, window);
+      expect(Buffer.from(w.out).equals(Buffer.from(ref))).toBe(true);
+      expect(w.wholeCalls).toBe(0);
+    }
   });
 
   it("a copy from further back than the kept 64 KiB decodes the page whole from that step on, with the same bytes", () => {
@@ -158,19 +183,23 @@ describe("snappyPageSteps on streams built element by element", () => {
     const { out, wholeCalls } = decode(input, b.length);
     expect(wholeCalls).toBe(1);
     expect(Buffer.from(out).equals(Buffer.from(ref))).toBe(true);
+    // fed in windows, the decoder asks for the whole page first
+    const w = decode(input, b.length, 10_000);
+    expect(w.wholeCalls).toBe(1);
+    expect(Buffer.from(w.out).equals(Buffer.from(ref))).toBe(true);
   });
 });
 
 describe("snappyPageSteps on corrupt streams", () => {
   const drain = (input: Uint8Array, expected: number): void => {
-    const s = snappyPageSteps(input, expected, (i, n) => snappyUncompress(i, n));
+    const s = snappyPageSteps(wholeInput(input), 0, expected, (i, n) => snappyUncompress(i, n));
     while (s.next() !== undefined);
   };
   const text = bytes(400_000, 15, true);
   const packed = snappyCompress(text);
 
   it("a declared length other than the page's is an error before any output", () => {
-    expect(() => snappyPageSteps(packed, text.byteLength + 1, snappyUncompress)).toThrow(/declares 400000 bytes, expected 400001/);
+    expect(() => snappyPageSteps(wholeInput(packed), 0, text.byteLength + 1, snappyUncompress)).toThrow(/declares 400000 bytes, expected 400001/);
   });
 
   it("a stream cut short is an error, never a short page", () => {

@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { zstdDecoder, zstdDecompressInto, zstdDecompressOneShot, zstdDecompressStepped, zstdDecompressStreaming, zstdOneShot } from "../../loaders/zstd.js";
-import { lit, sql, tempDir } from "./helpers.js";
+import { HUNGRY } from "../../loaders/page-steps.js";
+import { zstdDecoder, zstdDecompressInto, zstdDecompressOneShot, zstdDecompressStepped, zstdDecompressStreaming, zstdOneShot, zstdPageSteps } from "../../loaders/zstd.js";
+import { lit, sql, tempDir, windowed } from "./helpers.js";
 
 describe("zstd pages: one-shot decode against zstddec's streaming decoder", () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -40,6 +41,31 @@ describe("zstd pages: one-shot decode against zstddec's streaming decoder", () =
       expect(Buffer.from(zstdDecompressStepped(two, new Uint8Array(2 * plain.length), window)).equals(Buffer.concat([plain, plain])), `window ${window}`).toBe(true);
     }
     expect(Buffer.from(zstdDecompressStreaming(frame, new Uint8Array(plain.length))).equals(Buffer.from(plain))).toBe(true);
+  });
+
+  it("page steps over input that arrives a window at a time (as a large page is read) decode exactly; a cut page is an error", () => {
+    const two = Buffer.concat([frame, frame]);
+    const want = Buffer.concat([plain, plain]);
+    const drain = (bytes: Uint8Array, expected: number, window: number): { out: Buffer; loads: number } => {
+      const input = windowed(bytes, window);
+      const steps = zstdPageSteps(input, 0, expected);
+      const parts: Uint8Array[] = [];
+      try {
+        for (let v = steps.next(); v !== undefined; v = steps.next()) {
+          if (v === HUNGRY) input.load();
+          else parts.push(v.slice());
+        }
+      } finally {
+        steps.close();
+      }
+      return { out: Buffer.concat(parts), loads: input.loads };
+    };
+    for (const window of [777, 4096, 70_000, two.length]) {
+      const { out, loads } = drain(two, want.length, window);
+      expect(out.equals(want), `window ${window}`).toBe(true);
+      expect(loads).toBe(Math.ceil(two.length / window) - 1);
+    }
+    expect(() => drain(two.subarray(0, two.length - 500), want.length, 4096)).toThrow(/corrupt/);
   });
 
   it.each([

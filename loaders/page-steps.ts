@@ -1,0 +1,97 @@
+/**
+ * The shapes shared by the stepped page decoders (`zstd.ts`, `snappy-steps.ts`) and their reader
+ * (`parquet-text.ts`): a page's compressed bytes, which may arrive a window at a time
+ * ({@link PageInput}), and its decoded bytes, handed out a step at a time ({@link PageSteps}).
+ */
+
+/**
+ * A page's compressed bytes as a decoder reads them, front to back. `buf` holds page offsets
+ * `[start, start + buf.byteLength)`; the reader replaces it with later bytes when a decoder answers
+ * {@link HUNGRY}, keeping those from `consumed` on.
+ */
+export interface PageInput {
+  /** The page's compressed size. */
+  readonly size: number;
+  readonly buf: Uint8Array;
+  readonly start: number;
+  /** Page offset of the first byte the decoder still needs (set before it answers HUNGRY). */
+  consumed: number;
+  /** Set by a decoder that needs the whole page in `buf` from offset 0 (snappy's far copies). */
+  wantWhole: boolean;
+}
+
+/** A page already in memory, whole, as {@link PageInput}. */
+export function wholeInput(bytes: Uint8Array): PageInput {
+  return { size: bytes.byteLength, buf: bytes, start: 0, consumed: 0, wantWhole: false };
+}
+
+/** Whether `input` holds the page through its last byte. */
+export function inputComplete(input: PageInput): boolean {
+  return input.start + input.buf.byteLength === input.size;
+}
+
+/**
+ * What {@link PageSteps.next} returns when it needs input not loaded yet: an empty view, told apart
+ * by identity. The caller loads more (`PageInput`) and calls again; nothing was lost.
+ */
+export const HUNGRY: Uint8Array = new Uint8Array(0);
+
+/** A page's bytes, a view at a time; each view is valid until the next call. */
+export interface PageSteps {
+  /** The next step, {@link HUNGRY}, or undefined once the page is complete. */
+  next(): Uint8Array | undefined;
+  /**
+   * The latest step again, as a fresh view: a view of WebAssembly memory detaches when that memory
+   * grows (another reader's page on the same thread), its bytes staying where they were.
+   */
+  current(): Uint8Array | undefined;
+  /** Frees what decoding holds; call it once done with the page, or to stop early. */
+  close(): void;
+}
+
+/** A page already in memory as {@link PageSteps}: one view, the page itself. */
+export function wholePage(bytes: Uint8Array): PageSteps {
+  let handed = false;
+  let closed = false;
+  return {
+    next: () => {
+      if (handed || closed) return undefined;
+      handed = true;
+      return bytes;
+    },
+    current: () => (handed && !closed ? bytes : undefined),
+    close: () => (closed = true),
+  };
+}
+
+/** Largest view {@link rawSteps} hands out. */
+const RAW_STEP = 1 << 20;
+
+/**
+ * An uncompressed page body (`expected` bytes from page offset `from` of `input`) as views of the
+ * loaded input, so a page larger than the read window is never held whole.
+ */
+export function rawSteps(input: PageInput, from: number, expected: number): PageSteps {
+  let at = from; // page offset of the next byte to hand out
+  const end = from + expected;
+  let last: Uint8Array | undefined;
+  let closed = false;
+  if (end !== input.size) throw new Error(`uncompressed page holds ${input.size - from} bytes, its header says ${expected}`);
+  return {
+    next: () => {
+      if (closed || at === end) return undefined;
+      const loadedEnd = input.start + input.buf.byteLength;
+      if (at >= loadedEnd) {
+        input.consumed = at;
+        return HUNGRY;
+      }
+      const n = Math.min(RAW_STEP, loadedEnd - at, end - at);
+      const view = input.buf.subarray(at - input.start, at - input.start + n);
+      last = view;
+      at += n;
+      return view;
+    },
+    current: () => (closed ? undefined : last),
+    close: () => (closed = true),
+  };
+}
