@@ -7,14 +7,17 @@
  *
  * Streamed: a top-level BYTE_ARRAY column (string-annotated or plain binary, required or optional)
  * whose data pages are PLAIN or dictionary-encoded (what pyarrow writes: a dictionary, then PLAIN
- * pages once it is full), uncompressed, zstd or snappy, in data pages v1 or v2. A dictionary page is
- * held decoded while its chunk is read. A document built from several such columns (a template, a
- * prompt and a completion) streams each side by side. A piece that needs any other column (DELTA
- * encodings, gzip/brotli/lz4, numbers, nested columns) is read whole by `readParquetRows`.
+ * pages once it is full) or delta-encoded (DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY: data pages v2
+ * of duckdb, parquet-mr, arrow-rs), uncompressed, zstd or snappy, in data pages v1 or v2. A
+ * dictionary page is held decoded while its chunk is read, and a delta-encoded page's body while it
+ * is read (its lengths lead its values). A document built from several such columns (a template, a
+ * prompt and a completion) streams each side by side. A piece that needs any other column
+ * (gzip/brotli/lz4 pages, numbers, nested columns) is read whole by `readParquetRows`.
  */
 import type { ColumnMetaData, FileMetaData, PageHeader } from "hyparquet";
 import { InputFormatError } from "../src/errors.js";
 import { forRowGroupsIn, topLevelColumn, topLevelColumns } from "./parquet.js";
+import { DeltaValues } from "./parquet-delta.js";
 import type { ByteSource } from "./types.js";
 import { snappyDecompressFresh, snappyPages, type SnappyPages } from "./snappy.js";
 import { snappyPageSteps } from "./snappy-steps.js";
@@ -30,12 +33,13 @@ async function loadHeaderParser(): Promise<(reader: { view: DataView; offset: nu
 
 const STREAM_CODECS = new Set(["UNCOMPRESSED", "ZSTD", "SNAPPY"]);
 /**
- * Encodings a streamed chunk may list: PLAIN values, dictionary indices, RLE or BIT_PACKED (the
- * deprecated one, which parquet-mr lists for the repetition levels a top-level column does not have) levels.
+ * Encodings a streamed chunk may list: PLAIN, dictionary or delta-encoded values, RLE or BIT_PACKED
+ * levels (the deprecated one, which parquet-mr lists for the repetition levels a top-level column
+ * does not have).
  */
-const STREAM_ENCODINGS = new Set(["PLAIN", "RLE", "BIT_PACKED", "PLAIN_DICTIONARY", "RLE_DICTIONARY"]);
-/** Data page encodings read here: PLAIN values or dictionary indices. */
-const VALUE_ENCODINGS = new Set(["PLAIN", "PLAIN_DICTIONARY", "RLE_DICTIONARY"]);
+const STREAM_ENCODINGS = new Set(["PLAIN", "RLE", "BIT_PACKED", "PLAIN_DICTIONARY", "RLE_DICTIONARY", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY"]);
+/** Data page encodings read here: PLAIN values, dictionary indices, or delta-encoded byte arrays (`parquet-delta.ts`). */
+const VALUE_ENCODINGS = new Set(["PLAIN", "PLAIN_DICTIONARY", "RLE_DICTIONARY", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY"]);
 /**
  * A snappy page up to this size is decoded in one call of hysnappy's WebAssembly decoder (~2× the
  * speed of the stepped one here), into memory reused from page to page; a larger one a step at a time.
@@ -503,6 +507,7 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
   let row = rowStart; // the next row to yield
   let levels = new Int32Array(0);
   let indices = new Int32Array(0);
+  const delta = new DeltaValues();
   try {
     for (let c = 0; c < chunks.length; c++) {
       const { meta, first, rows } = chunks[c]!;
@@ -583,7 +588,11 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
             }
             if (!VALUE_ENCODINGS.has(encoding)) throw new Error(`page encoding ${encoding}, expected PLAIN or a dictionary`);
             if (defs !== undefined) for (let i = 0; i < n; i++) present -= 1 - defs[i]!;
-            if (encoding !== "PLAIN") {
+            if (encoding === "DELTA_LENGTH_BYTE_ARRAY" || encoding === "DELTA_BYTE_ARRAY") {
+              // lengths (and shared prefixes) lead the values: the page body is decoded whole
+              const reader = values;
+              delta.reset(present > 0 ? await whenLoaded(() => reader.rest(), input) : new Uint8Array(0), encoding, present);
+            } else if (encoding !== "PLAIN") {
               // dictionary indices: a bit width, then the hybrid runs, for the values present
               if (dict === undefined) throw new Error("dictionary-encoded page before any dictionary page");
               if (indices.length < present) indices = new Int32Array(present);
@@ -617,6 +626,12 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
                   } catch (err) {
                     throw corrupt(src, pageRow, column, err);
                   }
+                }
+              } else if (encoding === "DELTA_LENGTH_BYTE_ARRAY" || encoding === "DELTA_BYTE_ARRAY") {
+                try {
+                  v = delta.value();
+                } catch (err) {
+                  throw corrupt(src, pageRow, column, err);
                 }
               } else {
                 const at = indices[k]!;

@@ -10,6 +10,8 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FileMetaData } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
+import { tableFromArrays, tableToIPC } from "apache-arrow";
+import { Compression, Table as WasmTable, WriterPropertiesBuilder, WriterVersion, writeParquet } from "parquet-wasm/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLoader, type ByteSource } from "../../loaders/index.js";
 import { fileSource } from "../../loaders/bytes.js";
@@ -124,14 +126,14 @@ beforeAll(async () => {
 });
 
 describe("streamableTextColumn", () => {
-  it("streams one PLAIN or dictionary text column, zstd, snappy or uncompressed; leaves the rest to the whole-row-group reader", async () => {
+  it("streams PLAIN, dictionary and delta-encoded text columns, zstd, snappy or uncompressed; leaves the rest to the whole-row-group reader", async () => {
     expect(streamableTextColumn(await footer(files["zstd"]!), 0, ROWS, "text")).toEqual({ name: "text", optional: true });
     expect(streamableTextColumns(await footer(files["zstd"]!), 0, ROWS, undefined)).toEqual([{ name: "text", optional: true }]); // a one-column file
     expect(streamableTextColumn(await footer(files["plain"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["v2-required"]!), 0, ROWS, "text")).toEqual({ name: "text", optional: false });
     expect(streamableTextColumn(await footer(files["snappy"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["gzip"]!), 0, ROWS, "text")).toBeUndefined();
-    expect(streamableTextColumn(await footer(files["zstd-v2"]!), 0, ROWS, "text")).toBeUndefined(); // duckdb's v2 strings are DELTA_LENGTH_BYTE_ARRAY
+    expect(streamableTextColumn(await footer(files["zstd-v2"]!), 0, ROWS, "text")).toBeDefined(); // duckdb's v2 strings are DELTA_LENGTH_BYTE_ARRAY
     expect(streamableTextColumn(await footer(files["dict"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["v2-dict"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, "text")).toBeDefined();
@@ -147,7 +149,7 @@ describe("streamableTextColumn", () => {
 });
 
 describe("readTextColumn against duckdb", () => {
-  for (const name of ["zstd", "plain", "snappy", "v2-optional", "v2-required"]) {
+  for (const name of ["zstd", "plain", "snappy", "zstd-v2", "v2-optional", "v2-required"]) {
     it(`${name}: every value, null and empty string as duckdb reads them, through the loader`, async () => {
       const ref = await duckValues(files[name]!);
       expect(ref.length).toBe(ROWS);
@@ -285,6 +287,45 @@ describe("readTextColumn on column chunks over 32 MiB", () => {
   });
 });
 
+describe("readTextColumn on files written by arrow-rs (parquet-wasm): a dictionary that fills, then PLAIN or DELTA_BYTE_ARRAY pages", () => {
+  // arrow-rs, like pyarrow's parquet-cpp, dictionary-encodes a string column until its dictionary
+  // page reaches a size limit, then writes the rest of the column chunk as PLAIN pages
+  const rows = 12_000;
+  const texts = Array.from({ length: rows }, (_, i) =>
+    i % 11 === 3 ? null : i % 2500 === 7 ? `long ${i} ${"é漢😀 ".repeat(30_000)}` : i < 3000 ? `label ${i % 60}` : `unique ${i} é漢 ${"x".repeat(i % 97)}`,
+  );
+  for (const [name, version, codec, fallback] of [
+    ["v1 pages, snappy", WriterVersion.V1, Compression.SNAPPY, "PLAIN"],
+    ["v2 pages, zstd", WriterVersion.V2, Compression.ZSTD, "DELTA_BYTE_ARRAY"], // v2 falls back to prefix deltas
+    ["v1 pages, uncompressed", WriterVersion.V1, Compression.UNCOMPRESSED, "PLAIN"],
+  ] as const) {
+    it(`${name}: every value as duckdb reads it, streamed`, async () => {
+      const file = join(tmp.dir, `arrow-rs-${name.replace(/\W+/g, "-")}.parquet`);
+      const table = WasmTable.fromIPCStream(tableToIPC(tableFromArrays({ text: texts }), "stream"));
+      const props = new WriterPropertiesBuilder()
+        .setWriterVersion(version)
+        .setCompression(codec)
+        .setDictionaryEnabled(true)
+        .setDictionaryPageSizeLimit(4096)
+        .setDataPageSizeLimit(8192)
+        .setMaxRowGroupSize(5000)
+        .build();
+      writeFileSync(file, writeParquet(table, props));
+      const md = await footer(file);
+      // the first row group really mixes dictionary data pages and the fallback's
+      const stats = md.row_groups[0]!.columns[0]!.meta_data!.encoding_stats ?? [];
+      const dataEncodings = new Set(stats.filter((s) => s.page_type !== "DICTIONARY_PAGE").map((s) => s.encoding));
+      expect([...dataEncodings].sort()).toEqual([fallback, "RLE_DICTIONARY"].sort());
+      expect(streamableTextColumn(md, 0, rows, "text")).toEqual({ name: "text", optional: true });
+      const ref = await duckValues(file);
+      expect(ref.length).toBe(rows);
+      expect(await streamed(file, 0, rows)).toEqual(ref);
+      expect(await streamed(file, 2990, 7012)).toEqual(ref.slice(2990, 7012));
+      expect(await loaderValues(file)).toEqual(ref);
+    });
+  }
+});
+
 describe.skipIf(!hasShared())("readTextColumn on the parquet-testing files", () => {
   it("every text column it streams gives duckdb's values (parquet-mr, Impala, pyarrow, arrow-rs writers)", async () => {
     const dir = sharedPath("data/parquet-testing");
@@ -297,7 +338,8 @@ describe.skipIf(!hasShared())("readTextColumn on the parquet-testing files", () 
         const col = streamableTextColumn(md, 0, rows, el.name);
         if (col === undefined) continue;
         columns++;
-        const ref = await sql(`SELECT ${JSON.stringify(el.name)}::BLOB AS v FROM ${lit(file)}`);
+        const text = el.converted_type === "UTF8" || el.logical_type?.type === "STRING";
+        const ref = await sql(`SELECT ${text ? `encode(${JSON.stringify(el.name)})` : JSON.stringify(el.name)} AS v FROM ${lit(file)}`); // its bytes
         const src = await fileSource(file);
         const got: (string | null)[] = [];
         try {
