@@ -663,11 +663,6 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
  * resumes. `onAllRead` is called once every column's last byte is read.
  */
 export async function* readTextColumns(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly TextColumn[], onAllRead?: () => void): AsyncGenerator<Record<string, Uint8Array | null>, void, undefined> {
-  if (columns.length === 1) {
-    const name = columns[0]!.name;
-    for await (const v of readTextColumn(src, md, rowStart, rowEnd, columns[0]!, onAllRead)) yield { [name]: v };
-    return;
-  }
   let unread = columns.length;
   const allRead = onAllRead === undefined ? undefined : () => --unread === 0 && onAllRead();
   const streams = columns.map((c) => readTextColumn(src, md, rowStart, rowEnd, c, allRead));

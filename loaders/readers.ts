@@ -12,7 +12,7 @@ import type { ElementPos } from "./jsonarray.js";
 import { splitLines } from "./lines.js";
 import type { LinePos } from "./lines.js";
 import { readParquetRows, topLevelColumns } from "./parquet.js";
-import { readTextColumns, streamableTextColumns } from "./parquet-text.js";
+import { readTextColumn, readTextColumns, streamableTextColumns } from "./parquet-text.js";
 import type { Piece } from "./plan.js";
 import type { InputFile } from "./resolve.js";
 import type { ByteSource, LoaderStats, RawRecord } from "./types.js";
@@ -193,10 +193,20 @@ async function* readParquet(piece: Piece, resume: PiecePos | undefined, ctx: Rea
   if (text !== undefined) {
     // text columns only: streamed a value at a time, side by side (see parquet-text.ts)
     let row = from;
-    for await (const rec of readTextColumns(ctx.src, md, from, piece.end, text, ctx.onRowsRead)) {
-      cur.row = row;
-      cur.nextRow = ++row;
-      yield rec;
+    if (text.length === 1) {
+      // one column read straight from its stream: a generator less between the page and the record
+      const name = text[0]!.name;
+      for await (const v of readTextColumn(ctx.src, md, from, piece.end, text[0]!, ctx.onRowsRead)) {
+        cur.row = row;
+        cur.nextRow = ++row;
+        yield { [name]: v };
+      }
+    } else {
+      for await (const rec of readTextColumns(ctx.src, md, from, piece.end, text, ctx.onRowsRead)) {
+        cur.row = row;
+        cur.nextRow = ++row;
+        yield rec;
+      }
     }
     if (row !== piece.end) throw new InputFormatError(`expected ${piece.end - from} rows, the file gave ${row - from}: corrupt row group`, { file: ctx.src.name, row });
     return;
