@@ -1,6 +1,6 @@
 /**
  * Text columns of parquet streamed a value at a time, so reading holds a column chunk's compressed
- * bytes (a window of 8 MiB of them when the chunk is larger than 32 MiB) and a 128 KiB step of a
+ * bytes (a window of 8 MiB of them when the chunk is larger than 16 MiB) and a 128 KiB step of a
  * page's output instead of a whole row group decoded (hyparquet decodes every page of a column chunk
  * before returning any row). duckdb writes one page per row group: 16 MB decoded for 10k rows of
  * text, ~200 MB for its default 122,880 rows.
@@ -42,16 +42,20 @@ const STREAM_ENCODINGS = new Set(["PLAIN", "RLE", "BIT_PACKED", "PLAIN_DICTIONAR
 const VALUE_ENCODINGS = new Set(["PLAIN", "PLAIN_DICTIONARY", "RLE_DICTIONARY", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY"]);
 /**
  * A snappy page up to this size is decoded in one call of hysnappy's WebAssembly decoder (~2× the
- * speed of the stepped one here), into memory reused from page to page; a larger one a step at a time.
+ * speed of the stepped one, `snappy-steps.ts`), into memory reused from page to page (pyarrow's 1 MiB
+ * pages); a larger one a step at a time. At 16 MiB, duckdb's 10k-row pages of text were decoded whole
+ * and 2 pipeline workers peaked at 296–318 MB (200k documents); at 4 MiB, 240–250 MB, ~7% slower.
  */
-const SNAPPY_WHOLE_MAX = 16 << 20;
+const SNAPPY_WHOLE_MAX = 4 << 20;
 
 /**
- * A column chunk up to this size is read in one request (exactly the range read-ahead fetched); a
- * larger one {@link READ_WINDOW} at a time, pages included (see `PageWindow`). Reading a 16 MB chunk
- * in windows read its bytes past the first window twice.
+ * A column chunk up to this size is read in one request: read-ahead fetches up to this much
+ * (`READ_AHEAD_MAX_BYTES` in loader.ts) and serves exactly the ranges it fetched, so a prefetched
+ * chunk read in windows would be read again. A larger chunk is read {@link READ_WINDOW} at a time,
+ * pages included (see `PageWindow`). At 32 MiB, 2 pipeline workers on duckdb's default row groups
+ * peaked at 244–251 MB; at 16 MiB, 213–240 MB.
  */
-const WHOLE_CHUNK_MAX = 32 << 20;
+const WHOLE_CHUNK_MAX = 16 << 20;
 /** Bytes read from the source at a time in a larger chunk. */
 const READ_WINDOW = 8 << 20;
 /** Bytes first offered to the page-header parser; quadrupled while a header does not fit. */

@@ -259,7 +259,7 @@ describe("readTextColumn on a snappy page too large to decode whole", () => {
   });
 });
 
-describe("readTextColumn on column chunks over 32 MiB", () => {
+describe("readTextColumn on column chunks over 16 MiB", () => {
   it("reads a ~38 MB page a window of at most 8 MiB at a time (snappy stepped, uncompressed), every value as duckdb reads it", async () => {
     // hex digits: snappy barely compresses them, so the compressed page is as large as the text
     const values = `SELECT CASE WHEN i % 17 = 5 THEN NULL ELSE (SELECT string_agg(md5((i * 1000 + j)::VARCHAR), '') FROM range(1 + (i * 37) % 600) t2(j)) END AS text FROM range(4000) t(i)`;
@@ -356,14 +356,14 @@ describe.skipIf(!hasShared())("readTextColumn on the parquet-testing files", () 
 });
 
 describe("readTextColumn's reads", () => {
-  it("reads each column chunk of up to 32 MiB once, in one request (read-ahead fetched exactly that range)", async () => {
+  it("reads each column chunk of up to 16 MiB once, in one request (read-ahead fetched exactly that range)", async () => {
     // two ~12 MB uncompressed chunks: larger than the 8 MiB window used for larger chunks
     const file = join(tmp.dir, "ten-mb-chunks.parquet");
     await sql(`COPY (SELECT repeat(md5(i::VARCHAR), 60) AS text FROM range(12288) t(i)) TO ${lit(file)} (FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 6144)`);
     const md = await footer(file);
     const sizes = md.row_groups.map((rg) => Number(rg.columns[0]!.meta_data!.total_compressed_size));
     expect(sizes.length).toBe(2);
-    expect(sizes.every((n) => n > 8 << 20 && n < 32 << 20)).toBe(true);
+    expect(sizes.every((n) => n > 8 << 20 && n < 16 << 20)).toBe(true);
     const base = await fileSource(file);
     const reads: [number, number][] = [];
     const src: ByteSource = { name: base.name, byteLength: base.byteLength, slice: (a, b) => (reads.push([a, b ?? base.byteLength]), base.slice(a, b)) };
