@@ -498,6 +498,95 @@ function readDictionary(bytes: Uint8Array, count: number): Dictionary {
   return { bytes, starts, lengths };
 }
 
+/** What reading one column keeps from page to page: its dictionary and reusable buffers. */
+interface ColumnState {
+  readonly optional: boolean;
+  readonly decoder: PageDecoder;
+  dict: Dictionary | undefined;
+  levels: Int32Array;
+  indices: Int32Array;
+  readonly delta: DeltaValues;
+}
+
+/** One data page's values: `defs[i]` (when the column is optional) says whether row i has one. */
+interface DataPage {
+  defs: Int32Array | undefined;
+  /** The next value present, valid until the next call; throws {@link NEED_INPUT} (call again once loaded). */
+  read: () => Uint8Array;
+  close(): void;
+}
+
+/** Sets up a data page for reading: its levels, and its values' decoder (PLAIN, dictionary or delta). */
+async function openDataPage(h: PageHeader, input: PageWindow, codec: string, col: ColumnState): Promise<DataPage> {
+  const n = (h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values)!;
+  if (col.levels.length < n) col.levels = new Int32Array(n);
+  let defs: Int32Array | undefined;
+  let encoding: string;
+  let reader: StepReader;
+  if (h.data_page_header !== undefined) {
+    encoding = h.data_page_header.encoding;
+    const r = (reader = new StepReader(await col.decoder.steps(input, 0, codec, h.uncompressed_page_size), h.uncompressed_page_size));
+    // v1: definition levels (length-prefixed) lead the decompressed page
+    if (col.optional) {
+      const enc = h.data_page_header.definition_level_encoding;
+      if (enc === "RLE") {
+        const len = await whenLoaded(() => r.u32(), input);
+        readHybrid(await whenLoaded(() => r.bytes(len), input), 1, n, col.levels);
+      } else if (enc === "BIT_PACKED") readBitPacked(await whenLoaded(() => r.bytes(Math.ceil(n / 8)), input), n, col.levels);
+      else throw new Error(`definition levels in ${enc} encoding, expected RLE or BIT_PACKED`);
+      defs = col.levels;
+    }
+  } else {
+    const v2 = h.data_page_header_v2!;
+    encoding = v2.encoding;
+    const levelBytes = v2.repetition_levels_byte_length + v2.definition_levels_byte_length;
+    if (levelBytes > input.size) throw new Error(`levels of ${levelBytes} bytes in a page of ${input.size}`);
+    if (levelBytes > input.buf.byteLength) await input.all();
+    if (v2.definition_levels_byte_length > 0) {
+      readHybrid(input.buf.subarray(v2.repetition_levels_byte_length, levelBytes), 1, n, col.levels);
+      defs = col.levels;
+    }
+    const bodySize = h.uncompressed_page_size - levelBytes;
+    reader = new StepReader(await col.decoder.steps(input, levelBytes, v2.is_compressed === false ? "UNCOMPRESSED" : codec, bodySize), bodySize);
+  }
+  const close = (): void => reader.close();
+  try {
+    let present = n; // values in the page: rows less nulls
+    if (defs !== undefined) for (let i = 0; i < n; i++) present -= 1 - defs[i]!;
+    if (encoding === "PLAIN") return { defs, read: () => reader.value(), close };
+    if (encoding === "DELTA_LENGTH_BYTE_ARRAY" || encoding === "DELTA_BYTE_ARRAY") {
+      // lengths (and shared prefixes) lead the values: the page body is decoded whole
+      const delta = col.delta;
+      delta.reset(present > 0 ? await whenLoaded(() => reader.rest(), input) : new Uint8Array(0), encoding, present);
+      return { defs, read: () => delta.value(), close };
+    }
+    if (encoding !== "PLAIN_DICTIONARY" && encoding !== "RLE_DICTIONARY") throw new Error(`page encoding ${encoding}, expected PLAIN, a dictionary or a delta encoding`);
+    // dictionary indices: a bit width, then the hybrid runs, for the values present
+    const dict = col.dict;
+    if (dict === undefined) throw new Error("dictionary-encoded page before any dictionary page");
+    if (col.indices.length < present) col.indices = new Int32Array(present);
+    const indices = col.indices;
+    if (present > 0) {
+      const width = (await whenLoaded(() => reader.bytes(1), input))[0]!;
+      readHybrid(await whenLoaded(() => reader.rest(), input), width, present, indices);
+      for (let i = 0; i < present; i++) {
+        const k = indices[i]!;
+        if (k < 0 || k >= dict.starts.length) throw new Error(`dictionary index ${k >>> 0} past the dictionary's ${dict.starts.length} values`);
+      }
+    }
+    let k = 0;
+    const read = (): Uint8Array => {
+      const at = indices[k++]!;
+      const from = dict.starts[at]!;
+      return dict.bytes.subarray(from, from + dict.lengths[at]!);
+    };
+    return { defs, read, close };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
 /**
  * The values of `column` (see {@link streamableTextColumns}) for rows `[rowStart, rowEnd)`, one per
  * row in order: the value's UTF-8 bytes, or null. Each view is valid until the generator resumes.
@@ -505,13 +594,10 @@ function readDictionary(bytes: Uint8Array, count: number): Dictionary {
  * the file and the row.
  */
 export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, text: TextColumn, onAllRead?: () => void): AsyncGenerator<Uint8Array | null, void, undefined> {
-  const { name: column, optional } = text;
+  const column = text.name;
   const chunks = chunksIn(md, rowStart, rowEnd, column);
-  const decoder = new PageDecoder();
+  const col: ColumnState = { optional: text.optional, decoder: new PageDecoder(), dict: undefined, levels: new Int32Array(0), indices: new Int32Array(0), delta: new DeltaValues() };
   let row = rowStart; // the next row to yield
-  let levels = new Int32Array(0);
-  let indices = new Int32Array(0);
-  const delta = new DeltaValues();
   try {
     for (let c = 0; c < chunks.length; c++) {
       const { meta, first, rows } = chunks[c]!;
@@ -522,142 +608,71 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
       const bytes = new ChunkBytes(src, start, start + Number(meta.total_compressed_size), c === chunks.length - 1 ? onAllRead : undefined);
       const stop = Math.min(first + rows, rowEnd);
       let pageRow = first;
-      let dict: Dictionary | undefined;
-      let values: StepReader | undefined;
-      try {
-        while (pageRow < stop) {
-          if (bytes.pos >= bytes.end) throw new Error(`column chunk ends after ${pageRow - first} of its ${rows} rows`);
-          let h: PageHeader;
+      col.dict = undefined;
+      while (pageRow < stop) {
+        if (bytes.pos >= bytes.end) throw corrupt(src, pageRow, column, new Error(`column chunk ends after ${pageRow - first} of its ${rows} rows`));
+        let h: PageHeader;
+        try {
+          h = await pageHeader(bytes);
+        } catch (err) {
+          throw corrupt(src, pageRow, column, err);
+        }
+        const size = h.compressed_page_size;
+        if (size < 0 || bytes.pos + size > bytes.end) throw corrupt(src, pageRow, column, new Error(`page of ${size} bytes runs past its column chunk`));
+        if (h.type === "DICTIONARY_PAGE") {
           try {
-            h = await pageHeader(bytes);
-          } catch (err) {
-            throw corrupt(src, pageRow, column, err);
-          }
-          const size = h.compressed_page_size;
-          if (size < 0 || bytes.pos + size > bytes.end) throw corrupt(src, pageRow, column, new Error(`page of ${size} bytes runs past its column chunk`));
-          if (h.type === "DICTIONARY_PAGE") {
             const page = await (await PageWindow.open(bytes, size)).all();
-            try {
-              const dh = h.dictionary_page_header;
-              if (dh === undefined) throw new Error("dictionary page without its header");
-              if (dh.encoding !== "PLAIN" && dh.encoding !== "PLAIN_DICTIONARY") throw new Error(`dictionary page in ${dh.encoding} encoding, expected PLAIN`);
-              dict = readDictionary(decoder.whole(page, meta.codec, h.uncompressed_page_size), dh.num_values);
-            } catch (err) {
-              throw corrupt(src, pageRow, column, err);
-            }
-            continue;
-          }
-          const n = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values;
-          if (n === undefined) {
-            bytes.skip(size); // an index page, or another page type readers may skip
-            continue;
-          }
-          if (pageRow + n <= row) {
-            bytes.skip(size); // every row of this page is before the range: not even read
-            pageRow += n;
-            continue;
-          }
-          const input = await PageWindow.open(bytes, size);
-          let defs: Int32Array | undefined;
-          let encoding: string;
-          let present = n; // values in the page (rows less nulls)
-          try {
-            if (levels.length < n) levels = new Int32Array(n);
-            if (h.data_page_header !== undefined) {
-              encoding = h.data_page_header.encoding;
-              const reader = new StepReader(await decoder.steps(input, 0, meta.codec, h.uncompressed_page_size), h.uncompressed_page_size);
-              values = reader;
-              // v1: definition levels (length-prefixed) lead the decompressed page
-              if (optional) {
-                const enc = h.data_page_header.definition_level_encoding;
-                if (enc === "RLE") {
-                  const len = await whenLoaded(() => reader.u32(), input);
-                  readHybrid(await whenLoaded(() => reader.bytes(len), input), 1, n, levels);
-                } else if (enc === "BIT_PACKED") readBitPacked(await whenLoaded(() => reader.bytes(Math.ceil(n / 8)), input), n, levels);
-                else throw new Error(`definition levels in ${enc} encoding, expected RLE or BIT_PACKED`);
-                defs = levels;
-              }
-            } else {
-              const v2 = h.data_page_header_v2!;
-              encoding = v2.encoding;
-              const levelBytes = v2.repetition_levels_byte_length + v2.definition_levels_byte_length;
-              if (levelBytes > size) throw new Error(`levels of ${levelBytes} bytes in a page of ${size}`);
-              if (levelBytes > input.buf.byteLength) await input.all();
-              if (v2.definition_levels_byte_length > 0) {
-                readHybrid(input.buf.subarray(v2.repetition_levels_byte_length, levelBytes), 1, n, levels);
-                defs = levels;
-              }
-              const bodySize = h.uncompressed_page_size - levelBytes;
-              values = new StepReader(await decoder.steps(input, levelBytes, v2.is_compressed === false ? "UNCOMPRESSED" : meta.codec, bodySize), bodySize);
-            }
-            if (!VALUE_ENCODINGS.has(encoding)) throw new Error(`page encoding ${encoding}, expected PLAIN or a dictionary`);
-            if (defs !== undefined) for (let i = 0; i < n; i++) present -= 1 - defs[i]!;
-            if (encoding === "DELTA_LENGTH_BYTE_ARRAY" || encoding === "DELTA_BYTE_ARRAY") {
-              // lengths (and shared prefixes) lead the values: the page body is decoded whole
-              const reader = values;
-              delta.reset(present > 0 ? await whenLoaded(() => reader.rest(), input) : new Uint8Array(0), encoding, present);
-            } else if (encoding !== "PLAIN") {
-              // dictionary indices: a bit width, then the hybrid runs, for the values present
-              if (dict === undefined) throw new Error("dictionary-encoded page before any dictionary page");
-              if (indices.length < present) indices = new Int32Array(present);
-              if (present > 0) {
-                const reader = values;
-                const width = (await whenLoaded(() => reader.bytes(1), input))[0]!;
-                readHybrid(await whenLoaded(() => reader.rest(), input), width, present, indices);
-                for (let i = 0; i < present; i++) {
-                  const k = indices[i]!;
-                  if (k < 0 || k >= dict.starts.length) throw new Error(`dictionary index ${k >>> 0} past the dictionary's ${dict.starts.length} values`);
-                }
-              }
-            }
+            const dh = h.dictionary_page_header;
+            if (dh === undefined) throw new Error("dictionary page without its header");
+            if (dh.encoding !== "PLAIN" && dh.encoding !== "PLAIN_DICTIONARY") throw new Error(`dictionary page in ${dh.encoding} encoding, expected PLAIN`);
+            col.dict = readDictionary(col.decoder.whole(page, meta.codec, h.uncompressed_page_size), dh.num_values);
           } catch (err) {
             throw corrupt(src, pageRow, column, err);
           }
-          let k = 0; // next value present
+          continue;
+        }
+        const n = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values;
+        if (n === undefined || pageRow + n <= row) {
+          // an index page (or another page type readers may skip), or rows before the range: not read
+          bytes.skip(size);
+          pageRow += n ?? 0;
+          continue;
+        }
+        const input = await PageWindow.open(bytes, size);
+        let page: DataPage;
+        try {
+          page = await openDataPage(h, input, meta.codec, col);
+        } catch (err) {
+          throw corrupt(src, pageRow, column, err);
+        }
+        try {
+          const defs = page.defs;
           for (let i = 0; i < n; i++, pageRow++) {
             let v: Uint8Array | null = null;
             if (defs === undefined || defs[i] === 1) {
-              if (encoding === "PLAIN") {
-                for (;;) {
-                  try {
-                    v = values.value();
-                    break;
-                  } catch (err) {
-                    if (err !== NEED_INPUT) throw corrupt(src, pageRow, column, err);
-                  }
-                  try {
-                    await input.load();
-                  } catch (err) {
-                    throw corrupt(src, pageRow, column, err);
-                  }
-                }
-              } else if (encoding === "DELTA_LENGTH_BYTE_ARRAY" || encoding === "DELTA_BYTE_ARRAY") {
+              try {
+                v = page.read();
+              } catch (err) {
+                if (err !== NEED_INPUT) throw corrupt(src, pageRow, column, err);
                 try {
-                  v = delta.value();
-                } catch (err) {
-                  throw corrupt(src, pageRow, column, err);
+                  v = await whenLoaded(page.read, input);
+                } catch (err2) {
+                  throw corrupt(src, pageRow, column, err2);
                 }
-              } else {
-                const at = indices[k]!;
-                const from = dict!.starts[at]!;
-                v = dict!.bytes.subarray(from, from + dict!.lengths[at]!);
               }
-              k++;
             }
             if (pageRow < row) continue;
             if (pageRow >= stop) break;
             yield v;
             row = pageRow + 1;
           }
-          values.close();
-          values = undefined;
+        } finally {
+          page.close();
         }
-      } finally {
-        values?.close();
       }
     }
   } finally {
-    decoder.close();
+    col.decoder.close();
   }
 }
 
