@@ -47,6 +47,11 @@ export interface PageSteps {
   current(): Uint8Array | undefined;
   /** Frees what decoding holds; call it once done with the page, or to stop early. */
   close(): void;
+  /**
+   * For a decoder whose output arrives asynchronously (gzip, on node:zlib's thread pool): what to
+   * await after {@link HUNGRY} instead of loading more input. It loads input itself.
+   */
+  whenHungry?(): Promise<void>;
 }
 
 /** A page already in memory as {@link PageSteps}: one view, the page itself. */

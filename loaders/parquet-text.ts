@@ -8,11 +8,11 @@
  * Streamed: a top-level BYTE_ARRAY column (string-annotated or plain binary, required or optional)
  * whose data pages are PLAIN or dictionary-encoded (what pyarrow writes: a dictionary, then PLAIN
  * pages once it is full) or delta-encoded (DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY: data pages v2
- * of duckdb, parquet-mr, arrow-rs), uncompressed, zstd or snappy, in data pages v1 or v2. A
+ * of duckdb, parquet-mr, arrow-rs), uncompressed, zstd, snappy or gzip, in data pages v1 or v2. A
  * dictionary page is held decoded while its chunk is read, and a delta-encoded page's body while it
  * is read (its lengths lead its values). A document built from several such columns (a template, a
  * prompt and a completion) streams each side by side. A piece that needs any other column
- * (gzip/brotli/lz4 pages, numbers, nested columns) is read whole by `readParquetRows`.
+ * (brotli/lz4 pages, numbers, nested columns) is read whole by `readParquetRows`.
  */
 import type { ColumnMetaData, FileMetaData, PageHeader } from "hyparquet";
 import { InputFormatError } from "../src/errors.js";
@@ -21,6 +21,8 @@ import { DeltaValues } from "./parquet-delta.js";
 import type { ByteSource } from "./types.js";
 import { snappyDecompressFresh, snappyPages, type SnappyPages } from "./snappy.js";
 import { snappyPageSteps } from "./snappy-steps.js";
+import { GzipSteps } from "./gzip-steps.js";
+import { gunzipSync } from "node:zlib";
 import { HUNGRY, inputComplete, rawSteps, wholeInput, wholePage, type PageInput, type PageSteps } from "./page-steps.js";
 import { zstdDecompressInto, zstdOneShot, zstdPageSteps } from "./zstd.js";
 
@@ -31,7 +33,7 @@ async function loadHeaderParser(): Promise<(reader: { view: DataView; offset: nu
   return (headerParser ??= (await import("hyparquet/src/column.js")).parquetHeader);
 }
 
-const STREAM_CODECS = new Set(["UNCOMPRESSED", "ZSTD", "SNAPPY"]);
+const STREAM_CODECS = new Set(["UNCOMPRESSED", "ZSTD", "SNAPPY", "GZIP"]);
 /**
  * Encodings a streamed chunk may list: PLAIN, dictionary or delta-encoded values, RLE or BIT_PACKED
  * levels (the deprecated one, which parquet-mr lists for the repetition levels a top-level column
@@ -365,16 +367,21 @@ class StepReader {
   }
 }
 
-/** Calls `read` until it stops throwing {@link NEED_INPUT}, loading more of `input` in between. */
-async function whenLoaded<T>(read: () => T, input: PageWindow): Promise<T> {
+/** Calls `read` until it stops throwing {@link NEED_INPUT}, awaiting `refill` (more input or output) in between. */
+async function whenLoaded<T>(read: () => T, refill: () => Promise<void>): Promise<T> {
   for (;;) {
     try {
       return read();
     } catch (err) {
       if (err !== NEED_INPUT) throw err;
-      await input.load();
+      await refill();
     }
   }
+}
+
+/** What to await when a page's decoder answers HUNGRY: its own `whenHungry` (gzip), else the next input window. */
+function refillOf(steps: PageSteps, input: PageWindow): () => Promise<void> {
+  return steps.whenHungry !== undefined ? () => steps.whenHungry!() : () => input.load();
 }
 
 /**
@@ -448,6 +455,7 @@ class PageDecoder {
       const whole = size <= SNAPPY_WHOLE_MAX ? this.snappyWhole((await input.all()).subarray(from), size) : undefined;
       return whole !== undefined ? wholePage(whole) : snappyPageSteps(input, from, size, snappyDecompressFresh);
     }
+    if (codec === "GZIP") return new GzipSteps(input, from, size, () => input.load());
     return rawSteps(input, from, size);
   }
 
@@ -455,6 +463,11 @@ class PageDecoder {
   whole(body: Uint8Array, codec: string, size: number): Uint8Array {
     if (codec === "ZSTD") return zstdDecompressInto(body, new Uint8Array(size));
     if (codec === "SNAPPY") return this.snappyWhole(body, size)?.slice() ?? snappyDecompressFresh(body, size);
+    if (codec === "GZIP") {
+      const out = gunzipSync(body);
+      if (out.byteLength !== size) throw new Error(`gzip page decompressed to ${out.byteLength} bytes, expected ${size}: corrupt data`);
+      return out;
+    }
     if (body.byteLength !== size) throw new Error(`uncompressed page holds ${body.byteLength} bytes, its header says ${size}`);
     return body.slice();
   }
@@ -511,8 +524,9 @@ interface ColumnState {
 /** One data page's values: `defs[i]` (when the column is optional) says whether row i has one. */
 interface DataPage {
   defs: Int32Array | undefined;
-  /** The next value present, valid until the next call; throws {@link NEED_INPUT} (call again once loaded). */
+  /** The next value present, valid until the next call; throws {@link NEED_INPUT} (call again after `refill`). */
   read: () => Uint8Array;
+  refill: () => Promise<void>;
   close(): void;
 }
 
@@ -523,16 +537,19 @@ async function openDataPage(h: PageHeader, input: PageWindow, codec: string, col
   let defs: Int32Array | undefined;
   let encoding: string;
   let reader: StepReader;
+  let refill: () => Promise<void>;
   if (h.data_page_header !== undefined) {
     encoding = h.data_page_header.encoding;
-    const r = (reader = new StepReader(await col.decoder.steps(input, 0, codec, h.uncompressed_page_size), h.uncompressed_page_size));
+    const steps = await col.decoder.steps(input, 0, codec, h.uncompressed_page_size);
+    refill = refillOf(steps, input);
+    const r = (reader = new StepReader(steps, h.uncompressed_page_size));
     // v1: definition levels (length-prefixed) lead the decompressed page
     if (col.optional) {
       const enc = h.data_page_header.definition_level_encoding;
       if (enc === "RLE") {
-        const len = await whenLoaded(() => r.u32(), input);
-        readHybrid(await whenLoaded(() => r.bytes(len), input), 1, n, col.levels);
-      } else if (enc === "BIT_PACKED") readBitPacked(await whenLoaded(() => r.bytes(Math.ceil(n / 8)), input), n, col.levels);
+        const len = await whenLoaded(() => r.u32(), refill);
+        readHybrid(await whenLoaded(() => r.bytes(len), refill), 1, n, col.levels);
+      } else if (enc === "BIT_PACKED") readBitPacked(await whenLoaded(() => r.bytes(Math.ceil(n / 8)), refill), n, col.levels);
       else throw new Error(`definition levels in ${enc} encoding, expected RLE or BIT_PACKED`);
       defs = col.levels;
     }
@@ -547,18 +564,20 @@ async function openDataPage(h: PageHeader, input: PageWindow, codec: string, col
       defs = col.levels;
     }
     const bodySize = h.uncompressed_page_size - levelBytes;
-    reader = new StepReader(await col.decoder.steps(input, levelBytes, v2.is_compressed === false ? "UNCOMPRESSED" : codec, bodySize), bodySize);
+    const steps = await col.decoder.steps(input, levelBytes, v2.is_compressed === false ? "UNCOMPRESSED" : codec, bodySize);
+    refill = refillOf(steps, input);
+    reader = new StepReader(steps, bodySize);
   }
   const close = (): void => reader.close();
   try {
     let present = n; // values in the page: rows less nulls
     if (defs !== undefined) for (let i = 0; i < n; i++) present -= 1 - defs[i]!;
-    if (encoding === "PLAIN") return { defs, read: () => reader.value(), close };
+    if (encoding === "PLAIN") return { defs, read: () => reader.value(), refill, close };
     if (encoding === "DELTA_LENGTH_BYTE_ARRAY" || encoding === "DELTA_BYTE_ARRAY") {
       // lengths (and shared prefixes) lead the values: the page body is decoded whole
       const delta = col.delta;
-      delta.reset(present > 0 ? await whenLoaded(() => reader.rest(), input) : new Uint8Array(0), encoding, present);
-      return { defs, read: () => delta.value(), close };
+      delta.reset(present > 0 ? await whenLoaded(() => reader.rest(), refill) : new Uint8Array(0), encoding, present);
+      return { defs, read: () => delta.value(), refill, close };
     }
     if (encoding !== "PLAIN_DICTIONARY" && encoding !== "RLE_DICTIONARY") throw new Error(`page encoding ${encoding}, expected PLAIN, a dictionary or a delta encoding`);
     // dictionary indices: a bit width, then the hybrid runs, for the values present
@@ -567,8 +586,8 @@ async function openDataPage(h: PageHeader, input: PageWindow, codec: string, col
     if (col.indices.length < present) col.indices = new Int32Array(present);
     const indices = col.indices;
     if (present > 0) {
-      const width = (await whenLoaded(() => reader.bytes(1), input))[0]!;
-      readHybrid(await whenLoaded(() => reader.rest(), input), width, present, indices);
+      const width = (await whenLoaded(() => reader.bytes(1), refill))[0]!;
+      readHybrid(await whenLoaded(() => reader.rest(), refill), width, present, indices);
       for (let i = 0; i < present; i++) {
         const k = indices[i]!;
         if (k < 0 || k >= dict.starts.length) throw new Error(`dictionary index ${k >>> 0} past the dictionary's ${dict.starts.length} values`);
@@ -580,7 +599,7 @@ async function openDataPage(h: PageHeader, input: PageWindow, codec: string, col
       const from = dict.starts[at]!;
       return dict.bytes.subarray(from, from + dict.lengths[at]!);
     };
-    return { defs, read, close };
+    return { defs, read, refill, close };
   } catch (err) {
     close();
     throw err;
@@ -655,7 +674,7 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
               } catch (err) {
                 if (err !== NEED_INPUT) throw corrupt(src, pageRow, column, err);
                 try {
-                  v = await whenLoaded(page.read, input);
+                  v = await whenLoaded(page.read, page.refill);
                 } catch (err2) {
                   throw corrupt(src, pageRow, column, err2);
                 }
