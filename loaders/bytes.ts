@@ -42,8 +42,10 @@ export async function fileSource(path: string): Promise<ByteSource> {
     if (err instanceof SourceError) throw err;
     throw new SourceError(`cannot open: ${(err as Error).message}`, { file: path }, { cause: err });
   }
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  const getHandle = async () => (handle ??= await open(path, "r"));
+  // the open itself is shared: reads that start at once (a read-ahead beside the reader's own) would
+  // each open a handle, and all but the last one kept would never be closed
+  let handle: ReturnType<typeof open> | undefined;
+  const getHandle = () => (handle ??= open(path, "r"));
   return {
     name: path,
     byteLength: size,
@@ -78,7 +80,14 @@ export async function fileSource(path: string): Promise<ByteSource> {
     async close(): Promise<void> {
       const h = handle;
       handle = undefined;
-      await h?.close();
+      if (h === undefined) return;
+      let fh: Awaited<typeof h>;
+      try {
+        fh = await h;
+      } catch {
+        return; // the open failed: nothing to close (the read that needed it has reported it)
+      }
+      await fh.close();
     },
   };
 }

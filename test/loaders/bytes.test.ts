@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileSource } from "../../loaders/bytes.js";
@@ -33,6 +33,18 @@ describe("fileSource.slice", () => {
     } finally {
       await src.close?.();
     }
+  });
+
+  it.skipIf(!existsSync("/proc/self/fd"))("reads started at once share one file handle, which close() closes", async () => {
+    const open = (): number => readdirSync("/proc/self/fd").length;
+    const before = open();
+    const src = await fileSource(path);
+    // a read-ahead beside the reader's own read, both the source's first: each used to open a handle
+    const got = await Promise.all([src.slice(0, 100), src.slice(1000, 2000), src.slice(5000, 9000)]);
+    expect(got.map((b) => b.byteLength)).toEqual([100, 1000, 4000]);
+    expect(open()).toBe(before + 1);
+    await src.close?.();
+    expect(open()).toBe(before);
   });
 
   it("a file that shrinks under a large read fails with a SourceError naming the file and offset", async () => {
