@@ -10,7 +10,7 @@
  * current step began (the rest of the page is then served from that copy).
  */
 import { HUNGRY, inputComplete, type PageInput, type PageSteps } from "./page-steps.js";
-import { snappyLength } from "./snappy.js";
+import { snappyHeader } from "./snappy.js";
 
 /** Output bytes per step. */
 const STEP = 128 << 10;
@@ -58,12 +58,7 @@ class SnappySteps implements PageSteps {
     private readonly expected: number,
     private readonly decodeWhole: WholeSnappy,
   ) {
-    const head = input.buf.subarray(from - input.start, from - input.start + 5);
-    const declared = snappyLength(head);
-    if (declared !== expected) throw new Error(declared < 0 ? "invalid snappy length header" : `snappy page declares ${declared} bytes, expected ${expected}: corrupt data`);
-    let ip = 0;
-    while (head[ip]! >= 0x80) ip++;
-    this.ip = from + ip + 1;
+    this.ip = from + snappyHeader(input.buf.subarray(from - input.start, from - input.start + 5), expected);
   }
 
   next(): Uint8Array | undefined {

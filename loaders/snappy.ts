@@ -84,6 +84,18 @@ export function snappyLength(input: Uint8Array): number {
 }
 
 /**
+ * Checks that the snappy stream `input` declares `expected` bytes of output (its leading varint);
+ * returns the varint's length, where the stream's elements start.
+ */
+export function snappyHeader(input: Uint8Array, expected: number): number {
+  const declared = snappyLength(input);
+  if (declared !== expected) throw new Error(declared < 0 ? "invalid snappy length header" : `snappy page declares ${declared} bytes, expected ${expected}: corrupt data`);
+  let n = 1;
+  while (input[n - 1]! >= 0x80) n++;
+  return n;
+}
+
+/**
  * Decompressed snappy pages kept in one decoder instance's memory: a bump allocator that
  * {@link SnappyPages.reset} empties. Views it returns stay valid until the next `reset` — the same
  * contract as `PageArena`, so one instance serves one parquet source.
@@ -115,8 +127,7 @@ export class SnappyPages {
   decompress(input: Uint8Array, outputLength: number): Uint8Array {
     // the decoder writes as many bytes as the stream declares: check that first, so a corrupt page
     // is an error here and never a write past the output region
-    const declared = snappyLength(input);
-    if (declared !== outputLength) throw new Error(declared < 0 ? "invalid snappy length header" : `snappy page declares ${declared} bytes, expected ${outputLength}: corrupt data`);
+    snappyHeader(input, outputLength);
     const out = this.used;
     const inAt = out + outputLength;
     const end = inAt + input.byteLength;
@@ -124,7 +135,7 @@ export class SnappyPages {
     const fits = end <= memory.byteLength;
     // a page that does not fit is decoded at the heap start and copied out (the views handed out
     // below `used` would be overwritten, so only when nothing is handed out yet, else fresh memory)
-    if (!fits && this.used !== HEAP_START) return this.copyOut(input, outputLength);
+    if (!fits && this.used !== HEAP_START) return snappyDecompressFresh(input, outputLength);
     if (!fits) this.reset(outputLength + input.byteLength);
     const mem = new Uint8Array(this.wasm.memory.buffer);
     mem.set(input, inAt);
@@ -132,14 +143,6 @@ export class SnappyPages {
     if (rc !== 0) throw new Error(ERRORS[rc] ?? `snappy decoder failed (code ${rc})`);
     this.used = inAt;
     return mem.subarray(out, inAt);
-  }
-
-  /** Decode with a second instance and copy the page into fresh memory. */
-  private copyOut(input: Uint8Array, outputLength: number): Uint8Array {
-    const spare = snappyPages();
-    if (spare === undefined) throw new Error("snappy decoder unavailable");
-    spare.reset(outputLength + input.byteLength);
-    return spare.decompress(input, outputLength).slice();
   }
 }
 
@@ -150,8 +153,9 @@ export function snappyPages(): SnappyPages | undefined {
 }
 
 /**
- * `input` decompressed into fresh memory of its own (`outputLength` bytes, as its header declares):
- * for a page decoded outside any page store.
+ * `input` decompressed into fresh memory of its own (`outputLength` bytes, as its header declares),
+ * by a second decoder instance: for a page decoded outside any page store, or one that does not fit
+ * a store whose earlier pages are still in use.
  */
 export function snappyDecompressFresh(input: Uint8Array, outputLength: number): Uint8Array {
   const store = snappyPages();
