@@ -16,13 +16,12 @@
  */
 import type { ColumnMetaData, FileMetaData, PageHeader } from "hyparquet";
 import { InputFormatError } from "../src/errors.js";
-import { forRowGroupsIn, topLevelColumn, topLevelColumns } from "./parquet.js";
+import { forRowGroupsIn, gunzipPage, topLevelColumn, topLevelColumns } from "./parquet.js";
 import { DeltaValues } from "./parquet-delta.js";
 import type { ByteSource } from "./types.js";
 import { snappyDecompressFresh, snappyPages, type SnappyPages } from "./snappy.js";
 import { snappyPageSteps } from "./snappy-steps.js";
 import { GzipSteps } from "./gzip-steps.js";
-import { gunzipSync } from "node:zlib";
 import { HUNGRY, inputComplete, rawSteps, wholeInput, wholePage, type PageInput, type PageSteps } from "./page-steps.js";
 import { zstdDecompressInto, zstdOneShot, zstdPageSteps } from "./zstd.js";
 
@@ -463,11 +462,7 @@ class PageDecoder {
   whole(body: Uint8Array, codec: string, size: number): Uint8Array {
     if (codec === "ZSTD") return zstdDecompressInto(body, new Uint8Array(size));
     if (codec === "SNAPPY") return this.snappyWhole(body, size)?.slice() ?? snappyDecompressFresh(body, size);
-    if (codec === "GZIP") {
-      const out = gunzipSync(body);
-      if (out.byteLength !== size) throw new Error(`gzip page decompressed to ${out.byteLength} bytes, expected ${size}: corrupt data`);
-      return out;
-    }
+    if (codec === "GZIP") return gunzipPage(body, size);
     if (body.byteLength !== size) throw new Error(`uncompressed page holds ${body.byteLength} bytes, its header says ${size}`);
     return body.slice();
   }

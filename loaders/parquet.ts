@@ -81,6 +81,11 @@ function sized(out: Uint8Array, outputLength: number, codec: string): Uint8Array
   return out;
 }
 
+/** A gzip page (`outputLength` bytes) in one output chunk of its size: no growing and joining of 64 KiB pieces. */
+export function gunzipPage(input: Uint8Array, outputLength: number): Uint8Array {
+  return sized(gunzipSync(input, { chunkSize: Math.max(64, outputLength + 1) }), outputLength, "gzip");
+}
+
 /**
  * hyparquet-compressors' decoders (lz4 in JS; snappy in WebAssembly when no `snappy` store is
  * given), with the rest swapped for faster ones: snappy in the same WebAssembly decoder but leaving
@@ -93,8 +98,7 @@ function codecsWith(alloc: (bytes: number) => Uint8Array, snappy?: SnappyPages):
     ...jsCompressors,
     ...(snappy !== undefined ? { SNAPPY: (input: Uint8Array, outputLength: number) => snappy.decompress(input, outputLength) } : {}),
     ZSTD: (input: Uint8Array, outputLength: number) => zstdDecompressInto(input, alloc(outputLength)),
-    // one output chunk of the page's size: no growing and joining of 64 KiB pieces
-    GZIP: (input: Uint8Array, outputLength: number) => sized(gunzipSync(input, { chunkSize: Math.max(64, outputLength + 1) }), outputLength, "gzip"),
+    GZIP: gunzipPage,
     BROTLI: (input: Uint8Array, outputLength: number) => sized(brotliDecompressSync(input, { chunkSize: Math.max(64, outputLength + 1) }), outputLength, "brotli"),
   };
 }
