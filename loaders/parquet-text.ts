@@ -17,7 +17,7 @@
 import type { ColumnMetaData, FileMetaData, PageHeader } from "hyparquet";
 import { InputFormatError } from "../src/errors.js";
 import { forRowGroupsIn, gunzipPage, topLevelColumn, topLevelColumns } from "./parquet.js";
-import { DeltaValues } from "./parquet-delta.js";
+import { DeltaValues, readBitPacked, readHybrid } from "./parquet-encodings.js";
 import type { ByteSource } from "./types.js";
 import { snappyDecompressFresh, snappyPages, type SnappyPages } from "./snappy.js";
 import { snappyPageSteps } from "./snappy-steps.js";
@@ -39,7 +39,7 @@ const STREAM_CODECS = new Set(["UNCOMPRESSED", "ZSTD", "SNAPPY", "GZIP"]);
  * does not have).
  */
 const STREAM_ENCODINGS = new Set(["PLAIN", "RLE", "BIT_PACKED", "PLAIN_DICTIONARY", "RLE_DICTIONARY", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY"]);
-/** Data page encodings read here: PLAIN values, dictionary indices, or delta-encoded byte arrays (`parquet-delta.ts`). */
+/** Data page encodings read here: PLAIN values, dictionary indices, or delta-encoded byte arrays (`parquet-encodings.ts`). */
 const VALUE_ENCODINGS = new Set(["PLAIN", "PLAIN_DICTIONARY", "RLE_DICTIONARY", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY"]);
 /**
  * A snappy page up to this size is decoded in one call of hysnappy's WebAssembly decoder (~2× the
@@ -204,71 +204,6 @@ async function pageHeader(bytes: ChunkBytes): Promise<PageHeader> {
       if (n === bytes.end - bytes.pos) throw new Error(`unreadable page header at offset ${bytes.pos} (${err instanceof Error ? err.message : String(err)})`);
     }
   }
-}
-
-/**
- * `count` values of `width` bits (0–32) in parquet's RLE / bit-packed hybrid encoding from `bytes`
- * into `out[0, count)`: definition levels (width 1 for a top-level optional column) and dictionary
- * indices. Returns the bytes read.
- */
-export function readHybrid(bytes: Uint8Array, width: number, count: number, out: Int32Array): number {
-  if (width < 0 || width > 32) throw new Error(`bit width ${width} out of range`);
-  const valueBytes = (width + 7) >> 3;
-  const scaleW = 2 ** width;
-  let p = 0;
-  let i = 0;
-  while (i < count) {
-    let h = 0;
-    let scale = 1;
-    let b: number;
-    do {
-      if (p >= bytes.byteLength) throw new Error("RLE / bit-packed values end early");
-      b = bytes[p++]!;
-      h += (b & 0x7f) * scale;
-      scale *= 128;
-    } while (b & 0x80);
-    if (h % 2 === 1) {
-      // bit-packed: groups of 8 values, `width` bytes per group, least significant bit first
-      const groups = (h - 1) / 2;
-      const end = p + groups * width;
-      if (end > bytes.byteLength) throw new Error("RLE / bit-packed values end early");
-      if (width === 1) {
-        for (let g = 0; g < groups; g++) {
-          const v = bytes[p++]!;
-          for (let k = 0; k < 8 && i < count; k++) out[i++] = (v >> k) & 1;
-        }
-      } else {
-        let acc = 0; // pending bits, as a float: up to 39 of them
-        let bits = 0;
-        for (let k = groups * 8; k > 0 && i < count; k--) {
-          while (bits < width) {
-            acc += bytes[p++]! * 2 ** bits;
-            bits += 8;
-          }
-          const v = acc % scaleW;
-          out[i++] = v;
-          acc = (acc - v) / scaleW;
-          bits -= width;
-        }
-      }
-      p = end;
-    } else {
-      // a run: one value in ceil(width / 8) little-endian bytes
-      if (p + valueBytes > bytes.byteLength) throw new Error("RLE / bit-packed values end early");
-      let v = 0;
-      for (let k = valueBytes - 1; k >= 0; k--) v = v * 256 + bytes[p + k]!;
-      p += valueBytes;
-      const run = h / 2;
-      out.fill(v, i, Math.min(count, i + run));
-      i += run;
-    }
-  }
-  return p;
-}
-
-/** Levels of bit width 1 in the deprecated BIT_PACKED encoding (most significant bit first, no header). */
-function readBitPacked(bytes: Uint8Array, count: number, out: Int32Array): void {
-  for (let i = 0; i < count; i++) out[i] = (bytes[i >> 3]! >> (7 - (i & 7))) & 1;
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
- * The delta decoders (`parquet-delta.ts`) on the examples of the parquet format description
+ * The encoding decoders (`parquet-encodings.ts`) on the examples of the parquet format description
  * (Encodings.md) written out byte by byte; real delta-encoded pages (parquet-mr, arrow-rs, duckdb)
  * are checked against duckdb in parquet-text.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { DeltaValues, readDeltaBinaryPacked } from "../../loaders/parquet-delta.js";
+import { DeltaValues, readDeltaBinaryPacked, readHybrid } from "../../loaders/parquet-encodings.js";
 
 /** The format's first example, 1, 2, 3, 4, 5: every delta is the minimum, so no miniblock bytes. */
 const ONE_TO_FIVE = [0x80, 0x01, 0x04, 0x05, 0x02, /* block: min delta 1 */ 0x02, 0, 0, 0, 0];
@@ -13,6 +13,17 @@ const ONE_TO_FIVE = [0x80, 0x01, 0x04, 0x05, 0x02, /* block: min delta 1 */ 0x02
  * one 2-bit miniblock of 32 values (8 bytes, padded), least significant bits first.
  */
 const SEVEN_DOWN_UP = [0x80, 0x01, 0x04, 0x08, 0x0e, /* min delta -2 */ 0x03, 2, 0, 0, 0, 0xc0, 0xff, 0, 0, 0, 0, 0, 0];
+
+describe("readHybrid", () => {
+  it("decodes the format's bit-packing example (0 to 7 in 3 bits) and a run, and returns the bytes read", () => {
+    // header 0x03: one bit-packed group of 8 values; then a run header 0x0a: 5 × the 1-byte value 6
+    const bytes = new Uint8Array([0x03, 0b10001000, 0b11000110, 0b11111010, 0x0a, 0x06, 0xee]);
+    const out = new Int32Array(13);
+    expect(readHybrid(bytes, 3, 13, out)).toBe(6);
+    expect([...out]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 6, 6, 6, 6, 6]);
+    expect(() => readHybrid(bytes.subarray(0, 3), 3, 8, out)).toThrow(/end early/);
+  });
+});
 
 describe("readDeltaBinaryPacked", () => {
   it("decodes the format's examples and returns the position after them", () => {

@@ -1,5 +1,9 @@
 /**
- * Parquet's delta encodings of byte arrays, as data pages v2 carry strings (duckdb writes
+ * The parquet encodings the streamed text reader (`parquet-text.ts`) decodes itself, besides PLAIN:
+ *
+ * - the RLE / bit-packed hybrid of levels and dictionary indices, and the deprecated BIT_PACKED levels;
+ *
+ * and the delta encodings of byte arrays, as data pages v2 carry strings (duckdb writes
  * DELTA_LENGTH_BYTE_ARRAY, parquet-mr and arrow-rs DELTA_BYTE_ARRAY once a dictionary is full):
  *
  * - DELTA_BINARY_PACKED integers: a header (block size, miniblocks per block, value count, first
@@ -12,18 +16,80 @@
  * {@link DeltaValues} hands out the values of one page, whose decoded body it reads.
  */
 
-/** An unsigned LEB128 varint at `at.pos` (advanced). */
-function uleb(bytes: Uint8Array, at: { pos: number }): number {
+/** An unsigned LEB128 varint at `at.pos` (advanced); `what` names the values in errors. */
+function uleb(bytes: Uint8Array, at: { pos: number }, what: string): number {
   let n = 0;
   let scale = 1;
   for (let i = 0; i < 10; i++) {
-    if (at.pos >= bytes.byteLength) throw new Error("delta-encoded values end early");
+    if (at.pos >= bytes.byteLength) throw new Error(`${what} end early`);
     const b = bytes[at.pos++]!;
     n += (b & 0x7f) * scale;
     if (b < 0x80) return n;
     scale *= 128;
   }
-  throw new Error("malformed varint in delta-encoded values");
+  throw new Error(`malformed varint in ${what}`);
+}
+
+/**
+ * `n` values of `width` bits (0–32), packed least significant bit first from `bytes[p]` on, into
+ * `out[at, at + n)` (a 32-bit value over 2^31 wraps, as an Int32Array stores it). The caller checks
+ * that the bytes are there.
+ */
+function unpackBits(bytes: Uint8Array, p: number, width: number, n: number, out: Int32Array, at: number): void {
+  const scale = 2 ** width;
+  let acc = 0; // pending bits, as a float: up to 39 of them
+  let bits = 0;
+  for (let k = 0; k < n; k++) {
+    while (bits < width) {
+      acc += bytes[p++]! * 2 ** bits;
+      bits += 8;
+    }
+    const v = acc % scale;
+    out[at + k] = v;
+    acc = (acc - v) / scale;
+    bits -= width;
+  }
+}
+
+/**
+ * `count` values of `width` bits (0–32) in parquet's RLE / bit-packed hybrid encoding from `bytes`
+ * into `out[0, count)`: definition levels (width 1 for a top-level optional column) and dictionary
+ * indices. Returns the bytes read.
+ */
+export function readHybrid(bytes: Uint8Array, width: number, count: number, out: Int32Array): number {
+  if (width < 0 || width > 32) throw new Error(`bit width ${width} out of range`);
+  const what = "RLE / bit-packed values";
+  const valueBytes = (width + 7) >> 3;
+  const at = { pos: 0 };
+  let i = 0;
+  while (i < count) {
+    const h = uleb(bytes, at, what);
+    if (h % 2 === 1) {
+      // bit-packed: groups of 8 values, `width` bytes per group
+      const groups = (h - 1) / 2;
+      const end = at.pos + groups * width;
+      if (end > bytes.byteLength) throw new Error(`${what} end early`);
+      const n = Math.min(groups * 8, count - i);
+      unpackBits(bytes, at.pos, width, n, out, i);
+      i += n;
+      at.pos = end;
+    } else {
+      // a run: one value in ceil(width / 8) little-endian bytes
+      if (at.pos + valueBytes > bytes.byteLength) throw new Error(`${what} end early`);
+      let v = 0;
+      for (let k = valueBytes - 1; k >= 0; k--) v = v * 256 + bytes[at.pos + k]!;
+      at.pos += valueBytes;
+      const run = h / 2;
+      out.fill(v, i, Math.min(count, i + run));
+      i += run;
+    }
+  }
+  return at.pos;
+}
+
+/** Levels of bit width 1 in the deprecated BIT_PACKED encoding (most significant bit first, no header). */
+export function readBitPacked(bytes: Uint8Array, count: number, out: Int32Array): void {
+  for (let i = 0; i < count; i++) out[i] = (bytes[i >> 3]! >> (7 - (i & 7))) & 1;
 }
 
 function zigzag(n: number): number {
@@ -35,43 +101,34 @@ function zigzag(n: number): number {
  * after them. The header's value count must be `count`.
  */
 export function readDeltaBinaryPacked(bytes: Uint8Array, pos: number, count: number, out: Int32Array): number {
+  const what = "delta-encoded values";
   const at = { pos };
-  const blockSize = uleb(bytes, at);
-  const miniblocks = uleb(bytes, at);
-  const total = uleb(bytes, at);
-  let value = zigzag(uleb(bytes, at));
+  const blockSize = uleb(bytes, at, what);
+  const miniblocks = uleb(bytes, at, what);
+  const total = uleb(bytes, at, what);
+  let value = zigzag(uleb(bytes, at, what));
   if (blockSize === 0 || blockSize % 128 !== 0 || miniblocks === 0 || blockSize % miniblocks !== 0 || (blockSize / miniblocks) % 32 !== 0) {
     throw new Error(`delta header with blocks of ${blockSize} values in ${miniblocks} miniblocks`);
   }
   if (total !== count) throw new Error(`delta-encoded block of ${total} values where ${count} are present`);
   const perMini = blockSize / miniblocks;
+  const deltas = new Int32Array(perMini);
   let produced = 0;
   if (total > 0) out[produced++] = value;
   while (produced < total) {
-    const minDelta = zigzag(uleb(bytes, at));
-    if (at.pos + miniblocks > bytes.byteLength) throw new Error("delta-encoded values end early");
+    const minDelta = zigzag(uleb(bytes, at, what));
+    if (at.pos + miniblocks > bytes.byteLength) throw new Error(`${what} end early`);
     const widths = at.pos;
     at.pos += miniblocks;
     for (let m = 0; m < miniblocks && produced < total; m++) {
       const w = bytes[widths + m]!;
       if (w > 32) throw new Error(`delta miniblock of bit width ${w} in int32 values`);
       const end = at.pos + (perMini * w) / 8;
-      if (end > bytes.byteLength) throw new Error("delta-encoded values end early");
-      const scale = 2 ** w;
-      let p = at.pos;
-      let acc = 0; // pending bits, as a float: up to 39 of them
-      let bits = 0;
-      for (let k = 0; k < perMini && produced < total; k++) {
-        while (bits < w) {
-          acc += bytes[p++]! * 2 ** bits;
-          bits += 8;
-        }
-        const d = acc % scale;
-        acc = (acc - d) / scale;
-        bits -= w;
-        value = (value + minDelta + d) | 0; // int32 arithmetic, wrapping as the writer's did
-        out[produced++] = value;
-      }
+      if (end > bytes.byteLength) throw new Error(`${what} end early`);
+      const n = Math.min(perMini, total - produced);
+      unpackBits(bytes, at.pos, w, n, deltas, 0);
+      // int32 arithmetic, wrapping as the writer's did (a delta stored wrapped gives the same sum)
+      for (let k = 0; k < n; k++) out[produced++] = value = (value + minDelta + deltas[k]!) | 0;
       at.pos = end; // a miniblock is padded to its full size
     }
   }
