@@ -129,7 +129,7 @@ export function streamedChunkBytes(meta: ColumnMetaData): number {
 
 /** The bytes of one column chunk, read from the source a window at a time. */
 class ChunkBytes {
-  private buf = new Uint8Array(0);
+  private buf: Uint8Array = new Uint8Array(0);
   /** Source offset of `buf[0]`. */
   private bufStart: number;
   /** Source offset of the next unread byte. */
@@ -151,10 +151,16 @@ class ChunkBytes {
   async ensure(n: number): Promise<void> {
     if (this.pos + n <= this.bufStart + this.buf.byteLength) return;
     const to = Math.min(this.end, this.pos + Math.max(n, this.window));
-    this.buf = new Uint8Array(await this.src.slice(this.pos, to));
+    this.buf = await this.read(this.pos, to);
     this.bufStart = this.pos;
-    if (this.buf.byteLength !== to - this.pos) throw new Error(`read ${this.buf.byteLength} bytes at offset ${this.pos}, expected ${to - this.pos}: the file is shorter than its footer says`);
     if (to === this.end) this.onAllRead?.();
+  }
+
+  /** Source bytes `[start, end)`, all of them. */
+  private async read(start: number, end: number): Promise<Uint8Array> {
+    const out = new Uint8Array(await this.src.slice(start, end));
+    if (out.byteLength !== end - start) throw new Error(`read ${out.byteLength} bytes at offset ${start}, expected ${end - start}: the file is shorter than its footer says`);
+    return out;
   }
 
   /** Steps over `n` bytes without reading them. */
@@ -169,8 +175,7 @@ class ChunkBytes {
 
   /** Source bytes `[start, end)` in memory of their own (a page read again whole); `pos` moves past them. */
   async range(start: number, end: number): Promise<Uint8Array> {
-    const out = new Uint8Array(await this.src.slice(start, end));
-    if (out.byteLength !== end - start) throw new Error(`read ${out.byteLength} bytes at offset ${start}, expected ${end - start}: the file is shorter than its footer says`);
+    const out = await this.read(start, end);
     if (end > this.pos) this.pos = end;
     return out;
   }
