@@ -7,20 +7,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { GzipSteps } from "../../loaders/gzip-steps.js";
 import { HUNGRY, wholeInput } from "../../loaders/page-steps.js";
-import { windowed } from "./helpers.js";
-
-/** Deterministic text-like bytes. */
-function text(n: number, seed: number): Uint8Array {
-  const words = ["gzip ", "page ", "ü界 ", "😀 ", "row\\n", "group "].map((w) => Buffer.from(w));
-  const out = new Uint8Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; ) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    const w = words[(s >>> 16) % words.length]!;
-    for (let j = 0; j < w.length && i < n; j++) out[i++] = w[j]!;
-  }
-  return out;
-}
+import { patternBytes, windowed } from "./helpers.js";
 
 /** Every step of the page concatenated, its input fed `window` bytes at a time (whole when undefined). */
 async function decode(packed: Uint8Array, expected: number, window?: number): Promise<Buffer> {
@@ -39,7 +26,7 @@ async function decode(packed: Uint8Array, expected: number, window?: number): Pr
 }
 
 describe("GzipSteps", () => {
-  const data = text(3_000_000, 1);
+  const data = patternBytes(3_000_000, 1, true);
   const packed = gzipSync(data);
 
   it("decodes what gzip wrote, its input whole or fed in windows of 1,000 to 70,000 bytes", async () => {
@@ -49,7 +36,7 @@ describe("GzipSteps", () => {
   });
 
   it("decodes several gzip members back to back, as gunzip does", async () => {
-    const two = Buffer.concat([packed, gzipSync(text(1000, 2))]);
+    const two = Buffer.concat([packed, gzipSync(patternBytes(1000, 2, true))]);
     const want = gunzipSync(two);
     expect((await decode(two, want.byteLength, 4096)).equals(want)).toBe(true);
   });

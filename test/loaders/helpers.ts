@@ -141,3 +141,18 @@ export function windowed(bytes: Uint8Array, window: number): PageInput & { load(
   };
   return input;
 }
+
+/** Deterministic bytes for codec tests: text-like (words, multi-byte UTF-8: compressible) or noise. */
+export function patternBytes(n: number, seed: number, text: boolean): Uint8Array {
+  const out = new Uint8Array(n);
+  let s = seed >>> 0;
+  const words = ["the ", "snappy ", "page ", "ü界", "😀 ", "row ", "group\n", "a", "zz"].map((w) => Buffer.from(w));
+  for (let i = 0; i < n; ) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    if (text) {
+      const w = words[(s >>> 16) % words.length]!;
+      for (let j = 0; j < w.length && i < n; j++) out[i++] = w[j]!;
+    } else out[i++] = s >>> 24;
+  }
+  return out;
+}

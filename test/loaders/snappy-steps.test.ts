@@ -9,26 +9,11 @@
 import { snappyCompress, snappyUncompress } from "hysnappy";
 import { snappyCompress as jsSnappyCompress } from "hyparquet-writer/src/snappy.js";
 import { describe, expect, it } from "vitest";
-import { windowed } from "./helpers.js";
+import { patternBytes, windowed } from "./helpers.js";
 import { HUNGRY, wholeInput } from "../../loaders/page-steps.js";
 import { snappyPageSteps, type WholeSnappy } from "../../loaders/snappy-steps.js";
 
 const STEP = 128 << 10;
-
-/** Deterministic bytes: text-like (compressible) or noise. */
-function bytes(n: number, seed: number, text: boolean): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed >>> 0;
-  const words = ["the ", "snappy ", "page ", "ü界", "😀 ", "row ", "group\n", "a", "zz"].map((w) => Buffer.from(w));
-  for (let i = 0; i < n; ) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    if (text) {
-      const w = words[(s >>> 16) % words.length]!;
-      for (let j = 0; j < w.length && i < n; j++) out[i++] = w[j]!;
-    } else out[i++] = s >>> 24;
-  }
-  return out;
-}
 
 /** Every step concatenated, with the step sizes, and how often the whole-page fallback ran; input whole, or fed `window` bytes at a time. */
 function decode(packed: Uint8Array, expected: number, window?: number): { out: Uint8Array; steps: number[]; wholeCalls: number } {
@@ -107,13 +92,13 @@ class StreamBuilder {
 
 describe("snappyPageSteps on compressors' output", () => {
   const cases: [string, Uint8Array][] = [
-    ["empty", bytes(0, 1, true)],
-    ["one byte", bytes(1, 2, false)],
-    ["short text", bytes(100, 3, true)],
-    ["a step exactly", bytes(STEP, 4, true)],
-    ["a step and one byte", bytes(STEP + 1, 5, true)],
-    ["3 MB of text", bytes(3_000_000, 6, true)],
-    ["1 MB of noise (literals only)", bytes(1_000_000, 7, false)],
+    ["empty", patternBytes(0, 1, true)],
+    ["one byte", patternBytes(1, 2, false)],
+    ["short text", patternBytes(100, 3, true)],
+    ["a step exactly", patternBytes(STEP, 4, true)],
+    ["a step and one byte", patternBytes(STEP + 1, 5, true)],
+    ["3 MB of text", patternBytes(3_000_000, 6, true)],
+    ["1 MB of noise (literals only)", patternBytes(1_000_000, 7, false)],
   ];
   for (const [compressor, compress] of [
     ["hysnappy (reference C)", snappyCompress],
@@ -130,7 +115,7 @@ describe("snappyPageSteps on compressors' output", () => {
       });
     }
     it(`${compressor}: text and noise fed in windows of 7 to 100,000 bytes decode as with the input whole`, () => {
-      for (const data of [bytes(300_000, 8, true), bytes(200_000, 9, false)]) {
+      for (const data of [patternBytes(300_000, 8, true), patternBytes(200_000, 9, false)]) {
         const packed = compress(data);
         for (const window of [7, 1000, 65_537, 100_000]) {
           const { out, steps, wholeCalls } = decode(packed, data.byteLength, window);
@@ -146,7 +131,7 @@ describe("snappyPageSteps on compressors' output", () => {
 describe("snappyPageSteps on streams built element by element", () => {
   it("copies across step boundaries, overlapping runs, short and long literals match hysnappy", () => {
     const b = new StreamBuilder();
-    const noise = bytes(70_000, 11, false);
+    const noise = patternBytes(70_000, 11, false);
     b.literal(noise.subarray(0, 3)); // shortest literal
     b.shortCopy(3, 11); // overlapping: a run with a period of 3
     b.copy(1, 64); // a run of one byte
@@ -157,7 +142,7 @@ describe("snappyPageSteps on streams built element by element", () => {
       b.copy(1 + ((i * 7919) % Math.min(b.length, 65_535)), 1 + (i % 64));
       b.shortCopy(1 + ((i * 31) % Math.min(b.length, 2047)), 4 + (i % 8));
     }
-    b.literal(bytes(STEP + 5000, 12, false)); // a literal longer than a step (4-byte length)
+    b.literal(patternBytes(STEP + 5000, 12, false)); // a literal longer than a step (4-byte length)
     b.copy(65_535, 64); // the furthest a 2-byte offset reaches
     const input = b.build();
     const ref = snappyUncompress(input, b.length);
@@ -174,9 +159,9 @@ describe("snappyPageSteps on streams built element by element", () => {
 
   it("a copy from further back than the kept 64 KiB decodes the page whole from that step on, with the same bytes", () => {
     const b = new StreamBuilder();
-    b.literal(bytes(300_000, 13, false));
+    b.literal(patternBytes(300_000, 13, false));
     b.copy(250_000, 64, true); // 4-byte offset, past any history kept
-    b.literal(bytes(50, 14, false));
+    b.literal(patternBytes(50, 14, false));
     b.copy(290_000, 33, true);
     const input = b.build();
     const ref = snappyUncompress(input, b.length);
@@ -195,7 +180,7 @@ describe("snappyPageSteps on corrupt streams", () => {
     const s = snappyPageSteps(wholeInput(input), 0, expected, (i, n) => snappyUncompress(i, n));
     while (s.next() !== undefined);
   };
-  const text = bytes(400_000, 15, true);
+  const text = patternBytes(400_000, 15, true);
   const packed = snappyCompress(text);
 
   it("a declared length other than the page's is an error before any output", () => {
@@ -212,7 +197,7 @@ describe("snappyPageSteps on corrupt streams", () => {
   });
 
   it("a copy reaching before the page start, or with offset 0, is an error", () => {
-    expect(() => drain(new StreamBuilder().literal(bytes(10, 16, false)).copy(11, 4).build(), 14)).toThrow(/before the page start/);
-    expect(() => drain(new StreamBuilder().literal(bytes(10, 16, false)).copy(0, 4).build(), 14)).toThrow(/offset 0/);
+    expect(() => drain(new StreamBuilder().literal(patternBytes(10, 16, false)).copy(11, 4).build(), 14)).toThrow(/before the page start/);
+    expect(() => drain(new StreamBuilder().literal(patternBytes(10, 16, false)).copy(0, 4).build(), 14)).toThrow(/offset 0/);
   });
 });
