@@ -429,6 +429,30 @@ describe("readTextColumn on corrupt files", () => {
     expect(e.context.row).toBeLessThan(groupStart + Number(md.row_groups[1]!.num_rows));
   });
 
+  it("damaged dictionary indices are an InputFormatError naming the file, column and a row of that row group", async () => {
+    const file = join(tmp.dir, "dict-plain.parquet");
+    await sql(`COPY (SELECT 'label ' || (i % 5)::VARCHAR AS text FROM range(${ROWS}) t(i)) TO ${lit(file)} (FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 1000)`);
+    const md = await footer(file);
+    expect(md.row_groups.length).toBe(2);
+    const chunk = md.row_groups[1]!.columns[0]!.meta_data!;
+    expect(chunk.encodings.some((e) => e.endsWith("_DICTIONARY"))).toBe(true);
+    // the page ends in its bit-packed indices (the last group padded): all ones point past the
+    // 5-value dictionary
+    const end = Number(chunk.dictionary_page_offset ?? chunk.data_page_offset) + Number(chunk.total_compressed_size);
+    const bytes = new Uint8Array(readFileSync(file));
+    bytes.fill(0xff, end - 116, end - 100);
+    const bad = join(tmp.dir, "bad-dict.parquet");
+    writeFileSync(bad, bytes);
+    const err = await loaderValues(bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputFormatError);
+    const e = err as InputFormatError;
+    expect(e.context).toMatchObject({ file: bad, field: "text" });
+    expect(e.message).toMatch(/dictionary|end early/);
+    const groupStart = Number(md.row_groups[0]!.num_rows); // duckdb's row groups: 2048 rows, then the rest
+    expect(e.context.row).toBeGreaterThanOrEqual(groupStart);
+    expect(e.context.row).toBeLessThan(groupStart + Number(md.row_groups[1]!.num_rows));
+  });
+
   it("a file cut inside its pages (zeros up to the footer) is an InputFormatError, not a hang or a short read", async () => {
     const bytes = new Uint8Array(readFileSync(files["v2-optional"]!));
     const md = await footer(files["v2-optional"]!);
