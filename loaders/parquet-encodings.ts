@@ -87,9 +87,19 @@ export function readHybrid(bytes: Uint8Array, width: number, count: number, out:
   return at.pos;
 }
 
-/** Levels of bit width 1 in the deprecated BIT_PACKED encoding (most significant bit first, no header). */
-export function readBitPacked(bytes: Uint8Array, count: number, out: Int32Array): void {
-  for (let i = 0; i < count; i++) out[i] = (bytes[i >> 3]! >> (7 - (i & 7))) & 1;
+/** `count` levels of bit width `width` in the deprecated BIT_PACKED encoding (most significant bit first, no header). */
+export function readBitPacked(bytes: Uint8Array, width: number, count: number, out: Int32Array): void {
+  if (bytes.byteLength < Math.ceil((count * width) / 8)) throw new Error(`BIT_PACKED levels end early`);
+  if (width === 1) {
+    for (let i = 0; i < count; i++) out[i] = (bytes[i >> 3]! >> (7 - (i & 7))) & 1;
+    return;
+  }
+  let bit = 0;
+  for (let i = 0; i < count; i++) {
+    let v = 0;
+    for (let b = 0; b < width; b++, bit++) v = (v << 1) | ((bytes[bit >> 3]! >> (7 - (bit & 7))) & 1);
+    out[i] = v;
+  }
 }
 
 function zigzag(n: number): number {

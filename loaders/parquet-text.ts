@@ -14,7 +14,7 @@
  * prompt and a completion) streams each side by side. A piece that needs any other column
  * (brotli/lz4 pages, numbers, nested columns) is read whole by `readParquetRows`.
  */
-import type { ColumnMetaData, FileMetaData, PageHeader } from "hyparquet";
+import type { ColumnMetaData, FileMetaData, PageHeader, SchemaElement } from "hyparquet";
 import { InputFormatError } from "../src/errors.js";
 import { forRowGroupsIn, gunzipPage, topLevelColumn, topLevelColumns } from "./parquet.js";
 import { DeltaValues, readBitPacked, readHybrid } from "./parquet-encodings.js";
@@ -62,11 +62,18 @@ const READ_WINDOW = 8 << 20;
 /** Bytes first offered to the page-header parser; quadrupled while a header does not fit. */
 const HEADER_PROBE = 1 << 16;
 
-/** The chunk of `column` in each row group overlapping rows `[rowStart, rowEnd)`, with the group's first row. */
-function chunksIn(md: FileMetaData, rowStart: number, rowEnd: number, column: string): { meta: ColumnMetaData | undefined; first: number; rows: number }[] {
-  const out: { meta: ColumnMetaData | undefined; first: number; rows: number }[] = [];
+/** A leaf's column chunk in one row group, with the group's first row and row count. */
+export interface ChunkIn {
+  meta: ColumnMetaData | undefined;
+  first: number;
+  rows: number;
+}
+
+/** The chunk of the leaf at `path` in each row group overlapping rows `[rowStart, rowEnd)`. */
+export function chunksIn(md: FileMetaData, rowStart: number, rowEnd: number, path: readonly string[]): ChunkIn[] {
+  const out: ChunkIn[] = [];
   forRowGroupsIn(md, rowStart, rowEnd, (rg, first, rows) => {
-    const c = rg.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === column);
+    const c = rg.columns.find((c) => c.meta_data?.path_in_schema.length === path.length && c.meta_data.path_in_schema.every((p, i) => p === path[i]));
     out.push({ meta: c?.meta_data, first, rows });
   });
   return out;
@@ -101,17 +108,24 @@ function streamableColumn(md: FileMetaData, rowStart: number, rowEnd: number, na
   const node = topLevelColumn(md, name);
   if (node === undefined || node.children.length > 0) return undefined;
   const el = node.element;
-  if (el.type !== "BYTE_ARRAY") return undefined;
   if (el.repetition_type !== "REQUIRED" && el.repetition_type !== "OPTIONAL") return undefined;
+  return streamableLeaf(md, rowStart, rowEnd, [name], el) ? { name, optional: el.repetition_type === "OPTIONAL" } : undefined;
+}
+
+/**
+ * Whether the leaf at `path` holds text (or plain binary) whose chunks in `[rowStart, rowEnd)` are in
+ * codecs and encodings read here.
+ */
+export function streamableLeaf(md: FileMetaData, rowStart: number, rowEnd: number, path: readonly string[], el: SchemaElement): boolean {
+  if (el.type !== "BYTE_ARRAY") return false;
   const text = el.converted_type === "UTF8" || el.logical_type?.type === "STRING";
-  if (!text && (el.converted_type !== undefined || el.logical_type !== undefined)) return undefined; // JSON, ENUM, …
-  const optional = el.repetition_type === "OPTIONAL";
-  for (const { meta } of chunksIn(md, rowStart, rowEnd, name)) {
-    if (meta === undefined || !STREAM_CODECS.has(meta.codec)) return undefined;
-    if (meta.encodings.some((e) => !STREAM_ENCODINGS.has(e))) return undefined;
-    if (meta.encoding_stats?.some((s) => (s.page_type === "DATA_PAGE" || s.page_type === "DATA_PAGE_V2") && !VALUE_ENCODINGS.has(s.encoding))) return undefined;
+  if (!text && (el.converted_type !== undefined || el.logical_type !== undefined)) return false; // JSON, ENUM, …
+  for (const { meta } of chunksIn(md, rowStart, rowEnd, path)) {
+    if (meta === undefined || !STREAM_CODECS.has(meta.codec)) return false;
+    if (meta.encodings.some((e) => !STREAM_ENCODINGS.has(e))) return false;
+    if (meta.encoding_stats?.some((s) => (s.page_type === "DATA_PAGE" || s.page_type === "DATA_PAGE_V2") && !VALUE_ENCODINGS.has(s.encoding))) return false;
   }
-  return { name, optional };
+  return true;
 }
 
 /**
@@ -446,18 +460,31 @@ function readDictionary(bytes: Uint8Array, count: number): Dictionary {
   return { bytes, starts, lengths };
 }
 
-/** What reading one column keeps from page to page: its dictionary and reusable buffers. */
-interface ColumnState {
-  readonly optional: boolean;
+/** What reading one leaf column keeps from page to page: its levels' range, dictionary and reusable buffers. */
+export interface ColumnState {
+  /** Its highest repetition level (0: a top-level column) and definition level (0: required all the way). */
+  readonly maxRep: number;
+  readonly maxDef: number;
   readonly decoder: PageDecoder;
   dict: Dictionary | undefined;
+  reps: Int32Array;
   levels: Int32Array;
   indices: Int32Array;
   readonly delta: DeltaValues;
 }
 
-/** One data page's values: `defs[i]` (when the column is optional) says whether row i has one. */
-interface DataPage {
+/** A fresh {@link ColumnState} for a leaf with these level ranges. */
+export function columnState(maxRep: number, maxDef: number): ColumnState {
+  return { maxRep, maxDef, decoder: new PageDecoder(), dict: undefined, reps: new Int32Array(0), levels: new Int32Array(0), indices: new Int32Array(0), delta: new DeltaValues() };
+}
+
+/**
+ * One data page's values. Entry i has repetition level `reps[i]` (0 when the column has none: each
+ * entry is a row) and definition level `defs[i]`; it has a value when that is the column's highest
+ * (always when `defs` is undefined).
+ */
+export interface DataPage {
+  reps: Int32Array | undefined;
   defs: Int32Array | undefined;
   /** The next value present, valid until the next call; throws {@link NEED_INPUT} (call again after `refill`). */
   read: () => Uint8Array;
@@ -465,10 +492,17 @@ interface DataPage {
   close(): void;
 }
 
+/** Bits of one level whose highest value is `max`. */
+function levelWidth(max: number): number {
+  return 32 - Math.clz32(max);
+}
+
 /** Sets up a data page for reading: its levels, and its values' decoder (PLAIN, dictionary or delta). */
-async function openDataPage(h: PageHeader, input: PageWindow, codec: string, col: ColumnState): Promise<DataPage> {
+export async function openDataPage(h: PageHeader, input: PageWindow, codec: string, col: ColumnState): Promise<DataPage> {
   const n = (h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values)!;
-  if (col.levels.length < n) col.levels = new Int32Array(n);
+  if (col.maxDef > 0 && col.levels.length < n) col.levels = new Int32Array(n);
+  if (col.maxRep > 0 && col.reps.length < n) col.reps = new Int32Array(n);
+  let reps: Int32Array | undefined;
   let defs: Int32Array | undefined;
   let encoding: string;
   let reader: StepReader;
@@ -478,15 +512,21 @@ async function openDataPage(h: PageHeader, input: PageWindow, codec: string, col
     const steps = await col.decoder.steps(input, 0, codec, h.uncompressed_page_size);
     refill = refillOf(steps, input);
     const r = (reader = new StepReader(steps, h.uncompressed_page_size));
-    // v1: definition levels (length-prefixed) lead the decompressed page
-    if (col.optional) {
-      const enc = h.data_page_header.definition_level_encoding;
+    // v1: repetition levels, then definition levels (RLE ones length-prefixed) lead the decompressed page
+    const levels = async (enc: string, max: number, out: Int32Array, what: string): Promise<void> => {
+      const width = levelWidth(max);
       if (enc === "RLE") {
         const len = await whenLoaded(() => r.u32(), refill);
-        readHybrid(await whenLoaded(() => r.bytes(len), refill), 1, n, col.levels);
-      } else if (enc === "BIT_PACKED") readBitPacked(await whenLoaded(() => r.bytes(Math.ceil(n / 8)), refill), n, col.levels);
-      else throw new Error(`definition levels in ${enc} encoding, expected RLE or BIT_PACKED`);
-      defs = col.levels;
+        readHybrid(await whenLoaded(() => r.bytes(len), refill), width, n, out);
+      } else if (enc === "BIT_PACKED") readBitPacked(await whenLoaded(() => r.bytes(Math.ceil((n * width) / 8)), refill), width, n, out);
+      else throw new Error(`${what} levels in ${enc} encoding, expected RLE or BIT_PACKED`);
+    };
+    try {
+      if (col.maxRep > 0) await levels(h.data_page_header.repetition_level_encoding, col.maxRep, (reps = col.reps), "repetition");
+      if (col.maxDef > 0) await levels(h.data_page_header.definition_level_encoding, col.maxDef, (defs = col.levels), "definition");
+    } catch (err) {
+      r.close();
+      throw err;
     }
   } else {
     const v2 = h.data_page_header_v2!;
@@ -494,10 +534,8 @@ async function openDataPage(h: PageHeader, input: PageWindow, codec: string, col
     const levelBytes = v2.repetition_levels_byte_length + v2.definition_levels_byte_length;
     if (levelBytes > input.size) throw new Error(`levels of ${levelBytes} bytes in a page of ${input.size}`);
     if (levelBytes > input.buf.byteLength) await input.all();
-    if (v2.definition_levels_byte_length > 0) {
-      readHybrid(input.buf.subarray(v2.repetition_levels_byte_length, levelBytes), 1, n, col.levels);
-      defs = col.levels;
-    }
+    if (col.maxRep > 0) readHybrid(input.buf.subarray(0, v2.repetition_levels_byte_length), levelWidth(col.maxRep), n, (reps = col.reps));
+    if (col.maxDef > 0) readHybrid(input.buf.subarray(v2.repetition_levels_byte_length, levelBytes), levelWidth(col.maxDef), n, (defs = col.levels));
     const bodySize = h.uncompressed_page_size - levelBytes;
     const steps = await col.decoder.steps(input, levelBytes, v2.is_compressed === false ? "UNCOMPRESSED" : codec, bodySize);
     refill = refillOf(steps, input);
@@ -505,14 +543,14 @@ async function openDataPage(h: PageHeader, input: PageWindow, codec: string, col
   }
   const close = (): void => reader.close();
   try {
-    let present = n; // values in the page: rows less nulls
-    if (defs !== undefined) for (let i = 0; i < n; i++) present -= 1 - defs[i]!;
-    if (encoding === "PLAIN") return { defs, read: () => reader.value(), refill, close };
+    let present = n; // values in the page: entries less those defined only part of the way down
+    if (defs !== undefined) for (let i = 0; i < n; i++) if (defs[i] !== col.maxDef) present--;
+    if (encoding === "PLAIN") return { reps, defs, read: () => reader.value(), refill, close };
     if (encoding === "DELTA_LENGTH_BYTE_ARRAY" || encoding === "DELTA_BYTE_ARRAY") {
       // lengths (and shared prefixes) lead the values: the page body is decoded whole
       const delta = col.delta;
       delta.reset(present > 0 ? await whenLoaded(() => reader.rest(), refill) : new Uint8Array(0), encoding, present);
-      return { defs, read: () => delta.value(), refill, close };
+      return { reps, defs, read: () => delta.value(), refill, close };
     }
     if (encoding !== "PLAIN_DICTIONARY" && encoding !== "RLE_DICTIONARY") throw new Error(`page encoding ${encoding}, expected PLAIN, a dictionary or a delta encoding`);
     // dictionary indices: a bit width, then the hybrid runs, for the values present
@@ -534,10 +572,63 @@ async function openDataPage(h: PageHeader, input: PageWindow, codec: string, col
       const from = dict.starts[at]!;
       return dict.bytes.subarray(from, from + dict.lengths[at]!);
     };
-    return { defs, read, refill, close };
+    return { reps, defs, read, refill, close };
   } catch (err) {
     close();
     throw err;
+  }
+}
+
+/**
+ * The pages of one column chunk in order. Dictionary pages are read into the column's state on the
+ * way; errors are plain (the caller names the file, row and column).
+ */
+export class ChunkPages {
+  private readonly bytes: ChunkBytes;
+
+  constructor(
+    src: ByteSource,
+    private readonly meta: ColumnMetaData,
+    onAllRead: (() => void) | undefined,
+    private readonly col: ColumnState,
+  ) {
+    // the chunk starts at its dictionary page when it has one (some writers put 0 there for none)
+    const dictAt = meta.dictionary_page_offset === undefined ? 0 : Number(meta.dictionary_page_offset);
+    const start = dictAt > 0 && dictAt < Number(meta.data_page_offset) ? dictAt : Number(meta.data_page_offset);
+    this.bytes = new ChunkBytes(src, start, start + Number(meta.total_compressed_size), onAllRead);
+    col.dict = undefined;
+  }
+
+  /** Whether the chunk has no page left. */
+  get done(): boolean {
+    return this.bytes.pos >= this.bytes.end;
+  }
+
+  /**
+   * Reads the next page: a data page is opened and returned with its entry count, unless `skip(n)`
+   * says its n entries are not wanted; a dictionary page is kept in the column's state; any other
+   * page is stepped over. Undefined for any page not returned.
+   */
+  async next(skip: (entries: number) => boolean): Promise<{ page: DataPage; entries: number } | undefined> {
+    const bytes = this.bytes;
+    const h = await pageHeader(bytes);
+    const size = h.compressed_page_size;
+    if (size < 0 || bytes.pos + size > bytes.end) throw new Error(`page of ${size} bytes runs past its column chunk`);
+    if (h.type === "DICTIONARY_PAGE") {
+      const page = await (await PageWindow.open(bytes, size)).all();
+      const dh = h.dictionary_page_header;
+      if (dh === undefined) throw new Error("dictionary page without its header");
+      if (dh.encoding !== "PLAIN" && dh.encoding !== "PLAIN_DICTIONARY") throw new Error(`dictionary page in ${dh.encoding} encoding, expected PLAIN`);
+      this.col.dict = readDictionary(this.col.decoder.whole(page, this.meta.codec, h.uncompressed_page_size), dh.num_values);
+      return undefined;
+    }
+    const n = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values;
+    if (n === undefined || skip(n)) {
+      // an index page (or another page type readers may skip), or entries before the range: not read
+      bytes.skip(size);
+      return undefined;
+    }
+    return { page: await openDataPage(h, await PageWindow.open(bytes, size), this.meta.codec, this.col), entries: n };
   }
 }
 
@@ -549,56 +640,28 @@ async function openDataPage(h: PageHeader, input: PageWindow, codec: string, col
  */
 export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, text: TextColumn, onAllRead?: () => void): AsyncGenerator<Uint8Array | null, void, undefined> {
   const column = text.name;
-  const chunks = chunksIn(md, rowStart, rowEnd, column);
-  const col: ColumnState = { optional: text.optional, decoder: new PageDecoder(), dict: undefined, levels: new Int32Array(0), indices: new Int32Array(0), delta: new DeltaValues() };
+  const chunks = chunksIn(md, rowStart, rowEnd, [column]);
+  const col = columnState(0, text.optional ? 1 : 0);
   let row = rowStart; // the next row to yield
   try {
     for (let c = 0; c < chunks.length; c++) {
       const { meta, first, rows } = chunks[c]!;
       if (meta === undefined) throw new InputFormatError(`row group at row ${first} has no column chunk "${column}"`, { file: src.name, row: first, field: column });
-      // the chunk starts at its dictionary page when it has one (some writers put 0 there for none)
-      const dictAt = meta.dictionary_page_offset === undefined ? 0 : Number(meta.dictionary_page_offset);
-      const start = dictAt > 0 && dictAt < Number(meta.data_page_offset) ? dictAt : Number(meta.data_page_offset);
-      const bytes = new ChunkBytes(src, start, start + Number(meta.total_compressed_size), c === chunks.length - 1 ? onAllRead : undefined);
+      const pages = new ChunkPages(src, meta, c === chunks.length - 1 ? onAllRead : undefined, col);
       const stop = Math.min(first + rows, rowEnd);
       let pageRow = first;
-      col.dict = undefined;
+      // pages wholly before the range are not read (a top-level column's entries are its rows)
+      const before = (n: number): boolean => pageRow + n <= row && ((pageRow += n), true);
       while (pageRow < stop) {
-        if (bytes.pos >= bytes.end) throw corrupt(src, pageRow, column, new Error(`column chunk ends after ${pageRow - first} of its ${rows} rows`));
-        let h: PageHeader;
+        if (pages.done) throw corrupt(src, pageRow, column, new Error(`column chunk ends after ${pageRow - first} of its ${rows} rows`));
+        let next: { page: DataPage; entries: number } | undefined;
         try {
-          h = await pageHeader(bytes);
+          next = await pages.next(before);
         } catch (err) {
           throw corrupt(src, pageRow, column, err);
         }
-        const size = h.compressed_page_size;
-        if (size < 0 || bytes.pos + size > bytes.end) throw corrupt(src, pageRow, column, new Error(`page of ${size} bytes runs past its column chunk`));
-        if (h.type === "DICTIONARY_PAGE") {
-          try {
-            const page = await (await PageWindow.open(bytes, size)).all();
-            const dh = h.dictionary_page_header;
-            if (dh === undefined) throw new Error("dictionary page without its header");
-            if (dh.encoding !== "PLAIN" && dh.encoding !== "PLAIN_DICTIONARY") throw new Error(`dictionary page in ${dh.encoding} encoding, expected PLAIN`);
-            col.dict = readDictionary(col.decoder.whole(page, meta.codec, h.uncompressed_page_size), dh.num_values);
-          } catch (err) {
-            throw corrupt(src, pageRow, column, err);
-          }
-          continue;
-        }
-        const n = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values;
-        if (n === undefined || pageRow + n <= row) {
-          // an index page (or another page type readers may skip), or rows before the range: not read
-          bytes.skip(size);
-          pageRow += n ?? 0;
-          continue;
-        }
-        const input = await PageWindow.open(bytes, size);
-        let page: DataPage;
-        try {
-          page = await openDataPage(h, input, meta.codec, col);
-        } catch (err) {
-          throw corrupt(src, pageRow, column, err);
-        }
+        if (next === undefined) continue;
+        const { page, entries: n } = next;
         try {
           const defs = page.defs;
           for (let i = 0; i < n; i++, pageRow++) {
@@ -654,7 +717,7 @@ export async function* readTextColumns(src: ByteSource, md: FileMetaData, rowSta
   }
 }
 
-function corrupt(src: ByteSource, row: number, column: string, err: unknown): InputFormatError {
+export function corrupt(src: ByteSource, row: number, column: string, err: unknown): InputFormatError {
   const msg = err instanceof Error ? err.message : String(err);
   return new InputFormatError(`cannot read column "${column}" near row ${row}: ${msg}: corrupt file`, { file: src.name, row, field: column }, { cause: err });
 }
