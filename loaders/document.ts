@@ -126,8 +126,10 @@ function chatContent(v: unknown, field: string, src: SourceRef): string {
   if (v === null) return "";
   if (Array.isArray(v)) {
     let s = "";
-    for (const part of v) {
-      if (part && typeof part === "object" && typeof (part as { text?: unknown }).text === "string") s += (part as { text: string }).text;
+    for (let i = 0; i < v.length; i++) {
+      const text = (v[i] as { text?: unknown } | null)?.text;
+      // parquet's streamed columns give text as UTF-8 bytes
+      if (typeof text === "string" || text instanceof Uint8Array) s += asString(text, `${field}[${i}].text`, src);
     }
     return s;
   }
@@ -167,7 +169,8 @@ export function documentMaker(spec: DocumentSpec = {}): DocumentMaker {
     if (!("conversations" in rec)) throw missing(rec, "messages", source);
     const messages = normalizeChat(rec["conversations"], "conversations", source);
     const sys = rec["system"];
-    if (typeof sys === "string" && sys.length > 0 && messages[0]?.role !== "system") messages.unshift({ role: "system", content: sys });
+    const system = typeof sys === "string" || sys instanceof Uint8Array ? asString(sys, "system", source) : "";
+    if (system.length > 0 && messages[0]?.role !== "system") messages.unshift({ role: "system", content: system });
     return { messages, source };
   };
   const pair: DocumentMaker = (rec, source) => {

@@ -11,7 +11,8 @@ import { documentMaker, neededColumns } from "./document.js";
 import type { DocumentMaker } from "./document.js";
 import type { HttpOptions } from "./http.js";
 import { forChunksIn, releasePageMemory, topLevelColumns } from "./parquet.js";
-import { streamableTextColumns, streamedChunkBytes } from "./parquet-text.js";
+import { streamedColumns } from "./parquet-columns.js";
+import { streamedChunkBytes } from "./parquet-text.js";
 import { makePlan } from "./plan.js";
 import { columnChunkRanges, ReadAhead } from "./readahead.js";
 import type { Piece, Plan } from "./plan.js";
@@ -164,7 +165,7 @@ export class Loader implements AsyncIterableIterator<Document> {
       if (footer === undefined) continue;
       if (!columnsOf.has(piece.file)) columnsOf.set(piece.file, this.wantedColumns(footer));
       const columns = columnsOf.get(piece.file);
-      const streamed = streamableTextColumns(footer, piece.start, piece.end, columns) !== undefined;
+      const streamed = streamedColumns(footer, piece.start, piece.end, columns) !== undefined;
       let bytes = 0;
       forChunksIn(footer, piece.start, piece.end, columns, (m) => (bytes += streamed ? streamedChunkBytes(m) : Number(m.total_uncompressed_size)));
       if (bytes > most) most = bytes;

@@ -16,7 +16,7 @@
  */
 import type { ColumnMetaData, FileMetaData, PageHeader, SchemaElement } from "hyparquet";
 import { InputFormatError } from "../src/errors.js";
-import { forRowGroupsIn, gunzipPage, topLevelColumn, topLevelColumns } from "./parquet.js";
+import { forRowGroupsIn, gunzipPage, topLevelColumn } from "./parquet.js";
 import { DeltaValues, readBitPacked, readHybrid } from "./parquet-encodings.js";
 import type { ByteSource } from "./types.js";
 import { snappyDecompressFresh, snappyPages, type SnappyPages } from "./snappy.js";
@@ -86,25 +86,8 @@ export interface TextColumn {
   optional: boolean;
 }
 
-/**
- * The columns of rows `[rowStart, rowEnd)` that {@link readTextColumn} streams: `columns` (all of
- * the file's top-level columns when undefined) when each is a streamable text column, else undefined
- * (the rows are read whole by `readParquetRows`).
- */
-export function streamableTextColumns(md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly string[] | undefined): TextColumn[] | undefined {
-  const names = columns ?? topLevelColumns(md);
-  if (names.length === 0) return undefined;
-  const out: TextColumn[] = [];
-  for (const name of names) {
-    const col = streamableColumn(md, rowStart, rowEnd, name);
-    if (col === undefined) return undefined;
-    out.push(col);
-  }
-  return out;
-}
-
 /** Column `name` when it is a top-level text leaf whose chunks in `[rowStart, rowEnd)` can be streamed. */
-function streamableColumn(md: FileMetaData, rowStart: number, rowEnd: number, name: string): TextColumn | undefined {
+export function streamableTextColumn(md: FileMetaData, rowStart: number, rowEnd: number, name: string): TextColumn | undefined {
   const node = topLevelColumn(md, name);
   if (node === undefined || node.children.length > 0) return undefined;
   const el = node.element;
@@ -229,7 +212,7 @@ async function pageHeader(bytes: ChunkBytes): Promise<PageHeader> {
  * Thrown by {@link StepReader} when the page's next bytes are not loaded yet: load more
  * (`PageWindow.load`) and make the same call again, which goes on where it stopped.
  */
-const NEED_INPUT = new Error("page input not loaded yet");
+export const NEED_INPUT = new Error("page input not loaded yet");
 
 /** A page's values region (`total` bytes) as a byte stream over its steps (see `PageSteps`). */
 class StepReader {
@@ -321,7 +304,7 @@ class StepReader {
 }
 
 /** Calls `read` until it stops throwing {@link NEED_INPUT}, awaiting `refill` (more input or output) in between. */
-async function whenLoaded<T>(read: () => T, refill: () => Promise<void>): Promise<T> {
+export async function whenLoaded<T>(read: () => T, refill: () => Promise<void>): Promise<T> {
   for (;;) {
     try {
       return read();
@@ -690,30 +673,6 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
     }
   } finally {
     col.decoder.close();
-  }
-}
-
-/**
- * Rows `[rowStart, rowEnd)` of several streamed columns as records `{ [column]: bytes | null }`, each
- * column read by its own {@link readTextColumn}; a record's views are valid until the generator
- * resumes. `onAllRead` is called once every column's last byte is read.
- */
-export async function* readTextColumns(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly TextColumn[], onAllRead?: () => void): AsyncGenerator<Record<string, Uint8Array | null>, void, undefined> {
-  let unread = columns.length;
-  const allRead = onAllRead === undefined ? undefined : () => --unread === 0 && onAllRead();
-  const streams = columns.map((c) => readTextColumn(src, md, rowStart, rowEnd, c, allRead));
-  try {
-    for (let row = rowStart; row < rowEnd; row++) {
-      const rec: Record<string, Uint8Array | null> = {};
-      for (let k = 0; k < streams.length; k++) {
-        const r = await streams[k]!.next();
-        if (r.done === true) throw new InputFormatError(`column "${columns[k]!.name}" ends at row ${row}, before row ${rowEnd}: corrupt file`, { file: src.name, row, field: columns[k]!.name });
-        rec[columns[k]!.name] = r.value;
-      }
-      yield rec;
-    }
-  } finally {
-    for (const s of streams) await s.return();
   }
 }
 

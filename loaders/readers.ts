@@ -12,7 +12,8 @@ import type { ElementPos } from "./jsonarray.js";
 import { splitLines } from "./lines.js";
 import type { LinePos } from "./lines.js";
 import { readParquetRows, topLevelColumns } from "./parquet.js";
-import { readTextColumn, readTextColumns, streamableTextColumns } from "./parquet-text.js";
+import { isNested, readStreamedColumns, streamedColumns } from "./parquet-columns.js";
+import { readTextColumn } from "./parquet-text.js";
 import type { Piece } from "./plan.js";
 import type { InputFile } from "./resolve.js";
 import type { ByteSource, LoaderStats, RawRecord } from "./types.js";
@@ -189,11 +190,11 @@ async function* readParquet(piece: Piece, resume: PiecePos | undefined, ctx: Rea
   cur.offset = 0;
   cur.nextOffset = -1;
   cur.nextLine = -1;
-  const text = streamableTextColumns(md, from, piece.end, ctx.columns);
+  const text = streamedColumns(md, from, piece.end, ctx.columns);
   if (text !== undefined) {
-    // text columns only: streamed a value at a time, side by side (see parquet-text.ts)
+    // text columns only, flat or nested: streamed a value at a time, side by side (see parquet-columns.ts)
     let row = from;
-    if (text.length === 1) {
+    if (text.length === 1 && !isNested(text[0]!)) {
       // one column read straight from its stream: a generator less between the page and the record
       const name = text[0]!.name;
       for await (const v of readTextColumn(ctx.src, md, from, piece.end, text[0]!, ctx.onRowsRead)) {
@@ -202,7 +203,7 @@ async function* readParquet(piece: Piece, resume: PiecePos | undefined, ctx: Rea
         yield { [name]: v };
       }
     } else {
-      for await (const rec of readTextColumns(ctx.src, md, from, piece.end, text, ctx.onRowsRead)) {
+      for await (const rec of readStreamedColumns(ctx.src, md, from, piece.end, text, ctx.onRowsRead)) {
         cur.row = row;
         cur.nextRow = ++row;
         yield rec;

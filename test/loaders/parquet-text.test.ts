@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLoader, type ByteSource } from "../../loaders/index.js";
 import { fileSource } from "../../loaders/bytes.js";
 import { parquetFooter } from "../../loaders/parquet.js";
-import { readTextColumn, streamableTextColumns, type TextColumn } from "../../loaders/parquet-text.js";
+import { streamedColumns } from "../../loaders/parquet-columns.js";
+import { readTextColumn, streamableTextColumn, type TextColumn } from "../../loaders/parquet-text.js";
 import { zstdDecompressOneShot } from "../../loaders/zstd.js";
 import { parquetHeader } from "hyparquet/src/column.js";
 import { InputFormatError } from "../../src/errors.js";
@@ -50,11 +51,6 @@ async function loaderValues(file: string): Promise<(string | null)[]> {
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
-
-/** The one column `name` when it is streamed. */
-function streamableTextColumn(md: FileMetaData, from: number, to: number, name: string): TextColumn | undefined {
-  return streamableTextColumns(md, from, to, [name])?.[0];
-}
 
 /** Rows [from, to) straight from readTextColumn, decoded as each is yielded. */
 async function streamed(file: string, from: number, to: number): Promise<(string | null)[]> {
@@ -129,7 +125,7 @@ beforeAll(async () => {
 describe("streamableTextColumn", () => {
   it("streams PLAIN, dictionary and delta-encoded text columns, zstd, snappy, gzip or uncompressed; leaves the rest to the whole-row-group reader", async () => {
     expect(streamableTextColumn(await footer(files["zstd"]!), 0, ROWS, "text")).toEqual({ name: "text", optional: true });
-    expect(streamableTextColumns(await footer(files["zstd"]!), 0, ROWS, undefined)).toEqual([{ name: "text", optional: true }]); // a one-column file
+    expect(streamedColumns(await footer(files["zstd"]!), 0, ROWS, undefined)).toEqual([{ name: "text", optional: true }]); // a one-column file
     expect(streamableTextColumn(await footer(files["plain"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["v2-required"]!), 0, ROWS, "text")).toEqual({ name: "text", optional: false });
     expect(streamableTextColumn(await footer(files["snappy"]!), 0, ROWS, "text")).toBeDefined();
@@ -139,14 +135,14 @@ describe("streamableTextColumn", () => {
     expect(streamableTextColumn(await footer(files["dict"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["v2-dict"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, "text")).toBeDefined();
-    expect(streamableTextColumns(await footer(files["two"]!), 0, ROWS, ["text", "id"])).toBeUndefined(); // id is a number
+    expect(streamedColumns(await footer(files["two"]!), 0, ROWS, ["text", "id"])).toBeUndefined(); // id is a number
     expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, "id")).toBeUndefined(); // not BYTE_ARRAY
-    expect(streamableTextColumns(await footer(files["two"]!), 0, ROWS, undefined)).toBeUndefined();
-    expect(streamableTextColumns(await footer(files["pair"]!), 0, ROWS, ["prompt", "completion"])).toEqual([
+    expect(streamedColumns(await footer(files["two"]!), 0, ROWS, undefined)).toBeUndefined();
+    expect(streamedColumns(await footer(files["pair"]!), 0, ROWS, ["prompt", "completion"])).toEqual([
       { name: "prompt", optional: true },
       { name: "completion", optional: true },
     ]);
-    expect(streamableTextColumns(await footer(files["pair"]!), 0, ROWS, undefined)).toBeUndefined(); // it has an id
+    expect(streamedColumns(await footer(files["pair"]!), 0, ROWS, undefined)).toBeUndefined(); // it has an id
   });
 });
 
