@@ -4,7 +4,9 @@
  * strings. Each leaf (`messages.list.element.content`) is read page by page as a flat text column
  * is (`parquet-text.ts`), with its repetition and definition levels; a row's entries of every leaf
  * are gathered (a row ends where a leaf's next entry has repetition level 0) and assembled into the
- * row's value: arrays for lists, objects for structs, the leaf values' bytes (copied) or null.
+ * row's value: arrays for lists, objects for structs, and for each leaf value a string (text
+ * leaves), its bytes (copied: binary leaves, and text that is not valid UTF-8, which the document
+ * maker reports with the row) or null.
  *
  * Streamed: a top-level column made of structs, lists (LIST-annotated, in the standard three-level
  * layout or the legacy two-level one, and bare repeated fields) and text leaves streamable by
@@ -16,11 +18,12 @@ import { topLevelColumn } from "./parquet.js";
 import { ChunkPages, chunksIn, columnState, corrupt, NEED_INPUT, streamableLeaf, whenLoaded, type ChunkIn, type ColumnState, type DataPage } from "./parquet-text.js";
 import type { ByteSource } from "./types.js";
 
-/** One leaf of a nested column: its path in the schema and its highest levels. */
+/** One leaf of a nested column: its path in the schema, its highest levels, whether it is annotated as text. */
 export interface Leaf {
   path: string[];
   maxRep: number;
   maxDef: number;
+  text: boolean;
 }
 
 /**
@@ -77,7 +80,8 @@ class ShapeBuilder {
   private item(tree: SchemaTree, nullDef: number, def: number, rep: number): Shape | undefined {
     if (tree.children.length === 0) {
       if (!this.accept(tree.path, tree)) return undefined;
-      this.leaves.push({ path: tree.path, maxRep: rep, maxDef: def });
+      const text = annotated(tree, "UTF8") || annotated(tree, "STRING");
+      this.leaves.push({ path: tree.path, maxRep: rep, maxDef: def, text });
       return { kind: "leaf", leaf: this.leaves.length - 1 };
     }
     const first = this.leaves.length;
@@ -106,14 +110,28 @@ export function streamableNestedColumn(md: FileMetaData, rowStart: number, rowEn
   return shape === undefined ? undefined : { name, shape, leaves: b.leaves };
 }
 
-/** One row's entries of one leaf: levels and values (copied), reused from row to row. */
+/** A leaf's value as the row holds it. */
+type LeafValue = string | Uint8Array | null;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A text leaf's value as a string; its bytes, copied, when they are not UTF-8. */
+function textValue(v: Uint8Array): string | Uint8Array {
+  try {
+    return utf8.decode(v);
+  } catch {
+    return v.slice();
+  }
+}
+
+/** One row's entries of one leaf: levels and values, reused from row to row. */
 class LeafRow {
   reps: Int32Array = new Int32Array(16);
   defs: Int32Array = new Int32Array(16);
-  values: (Uint8Array | null)[] = [];
+  values: LeafValue[] = [];
   length = 0;
 
-  push(rep: number, def: number, v: Uint8Array | null): void {
+  push(rep: number, def: number, v: LeafValue): void {
     if (this.length === this.reps.length) {
       const grow = (a: Int32Array): Int32Array => {
         const b = new Int32Array(2 * a.length);
@@ -179,7 +197,7 @@ class LeafStream {
       throw corrupt(this.src, this.row, this.field, new Error(`column chunk ends after ${this.row - first} of its ${rows} rows`));
     }
     this.left--;
-    const { maxDef } = this.leaf;
+    const { maxDef, text } = this.leaf;
     let first = true;
     do {
       const page = this.page!;
@@ -188,6 +206,7 @@ class LeafStream {
       first = false;
       const def = page.defs === undefined ? maxDef : page.defs[this.i]!;
       let v: Uint8Array | null = null;
+      let value: LeafValue = null;
       if (def === maxDef) {
         try {
           v = page.read();
@@ -199,9 +218,10 @@ class LeafStream {
             throw corrupt(this.src, this.row, this.field, err2);
           }
         }
-        if (out !== undefined) v = v.slice(); // the view is valid until the next read
+        // the view is valid until the next read
+        if (out !== undefined) value = text ? textValue(v) : v.slice();
       }
-      out?.push(rep, def, v);
+      out?.push(rep, def, value);
       this.i++;
       // a row goes on while the leaf's next entry repeats something in it (level > 0)
     } while (this.leaf.maxRep > 0 && (this.i < this.n || (await this.loadPage())) && this.page!.reps![this.i] !== 0);
