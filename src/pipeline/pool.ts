@@ -9,7 +9,6 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import Tinypool from "tinypool";
 import { PipelineError } from "../errors.js";
-import type { SftDocument } from "../sft/index.js";
 import type { SharedTokenizer } from "../tokenizers/types.js";
 import type { EncodeSpec } from "./chunk.js";
 import { fromRemoteError } from "./remote-error.js";
@@ -74,10 +73,13 @@ export class TokenizePool {
     this.shareTokenizer(unwrap((await this.pool.run(task)) as ShareResult | TaskFailure).shared);
   }
 
-  /** Encode one chunk on some worker; `spare` chunk buffers are moved there for its next chunks. */
-  async encode(spec: EncodeSpec, docs: SftDocument[], spare: ArrayBuffer[] = []): Promise<ArrayBuffer> {
+  /**
+   * Encode one chunk of documents (a `DocWriter` buffer, moved) on some worker; `spare` chunk buffers
+   * are moved there for its next chunks.
+   */
+  async encode(spec: EncodeSpec, docs: ArrayBuffer, spare: ArrayBuffer[] = []): Promise<ArrayBuffer> {
     const task: EncodeTask = { spec, docs, ...this.shared, spare };
-    return unwrap((await this.pool.run(task, { transferList: spare })) as ArrayBuffer | TaskFailure);
+    return unwrap((await this.pool.run(task, { transferList: [docs, ...spare] })) as ArrayBuffer | TaskFailure);
   }
 
   /** Read and encode one loader piece on some worker; `task.spare` buffers and the parts port are moved there. */

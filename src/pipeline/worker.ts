@@ -15,11 +15,11 @@
 import type { MessagePort } from "node:worker_threads";
 import Tinypool from "tinypool";
 import { createLoader, type LoaderOptions, type LoaderState, type LoaderStats } from "../../loaders/index.js";
-import type { SftDocument } from "../sft/index.js";
 import { adoptSharedTokenizer, loadTokenizer } from "../tokenizers/load.js";
 import type { SharedTokenizer } from "../tokenizers/types.js";
 import { recycleChunkBuffer, type EncodeSpec } from "./chunk.js";
 import { PartSender, type PiecePart, type PieceResult } from "./parts.js";
+import { readDocs } from "./doc-bytes.js";
 import { encoderFor } from "./encoder.js";
 import { toRemoteError, type RemoteError } from "./remote-error.js";
 
@@ -27,7 +27,8 @@ import { toRemoteError, type RemoteError } from "./remote-error.js";
 export interface EncodeTask {
   kind?: "docs";
   spec: EncodeSpec;
-  docs: SftDocument[];
+  /** The documents, written by a `DocWriter` (see `doc-bytes.ts`). */
+  docs: ArrayBuffer;
   /** The main thread's tables for `spec.tokenizer`, when they can be shared (else the worker loads it). */
   tokenizer?: SharedTokenizer;
   /** Consumed chunk buffers (transferred) for this thread's next chunks: see `recycleChunkBuffer`. */
@@ -121,8 +122,13 @@ export default async function runTask(task: EncodeTask | PieceTask | ShareTask):
       // a result object whose two buffers are moved: tinypool's transferable wrapper
       return Tinypool.move({ [Tinypool.transferableSymbol]: [r.buffer, r.at.buffer], [Tinypool.valueSymbol]: r } as unknown as Parameters<typeof Tinypool.move>[0]);
     }
-    const encode = await encoderFor(task.spec);
-    return Tinypool.move(encode(task.docs));
+    const chunk = (await encoderFor(task.spec)).builder();
+    try {
+      for (const doc of readDocs(task.docs)) chunk.add(doc);
+      return Tinypool.move(chunk.finish());
+    } finally {
+      chunk.abandon();
+    }
   } catch (err) {
     const failure: TaskFailure = { error: toRemoteError(err) };
     return failure;
