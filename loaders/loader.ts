@@ -30,8 +30,9 @@ import type { ByteSource, Document, DocumentSpec, LoaderStats, RawRecord } from 
  * The next row group's column chunks are read ahead (`readahead.ts`) only up to this size: a larger
  * one, held beside the current row group while it is consumed, doubled what reading holds (duckdb's
  * default row groups of zstd text, 200k documents: 182 → 162 MB peak RSS without it, same time).
+ * Equal to `WHOLE_CHUNK_MAX` (parquet-text.ts): a chunk read ahead is one that is read whole.
  */
-const READ_AHEAD_MAX_BYTES = 16 << 20;
+export const READ_AHEAD_MAX_BYTES = 4 << 20;
 
 /** Options for {@link createLoader}. */
 export interface LoaderOptions extends ShardSpec {
@@ -150,7 +151,7 @@ export class Loader implements AsyncIterableIterator<Document> {
    * The most bytes reading one piece of the plan holds at once, estimated from the footers: for a
    * parquet piece, the uncompressed size of its row group's needed column chunks (a row group is
    * decoded whole, even for a piece that is part of one), or only their compressed size (plus a snappy
-   * page decoded whole, up to 16 MiB) when its text columns are streamed (`parquet-text.ts`,
+   * page decoded whole, up to 4 MiB) when its text columns are streamed (`parquet-text.ts`,
    * `streamedChunkBytes`).
    * 0 when every piece is read as a stream (JSONL lines, JSON arrays), whatever its size. Plans on
    * first use.

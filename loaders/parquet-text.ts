@@ -1,6 +1,6 @@
 /**
  * Text columns of parquet streamed a value at a time, so reading holds a column chunk's compressed
- * bytes (a window of 8 MiB of them when the chunk is larger than 16 MiB) and a 128 KiB step of a
+ * bytes (a window of 4 MiB of them when the chunk is larger than that) and a 128 KiB step of a
  * page's output instead of a whole row group decoded (hyparquet decodes every page of a column chunk
  * before returning any row). duckdb writes one page per row group: 16 MB decoded for 10k rows of
  * text, ~200 MB for its default 122,880 rows.
@@ -53,12 +53,14 @@ const SNAPPY_WHOLE_MAX = 4 << 20;
  * A column chunk up to this size is read in one request: read-ahead fetches up to this much
  * (`READ_AHEAD_MAX_BYTES` in loader.ts) and serves exactly the ranges it fetched, so a prefetched
  * chunk read in windows would be read again. A larger chunk is read {@link READ_WINDOW} at a time,
- * pages included (see `PageWindow`). At 32 MiB, 2 pipeline workers on duckdb's default row groups
- * peaked at 244–251 MB; at 16 MiB, 213–240 MB.
+ * pages included (see `PageWindow`). 2 pipeline workers (200k documents; 100k chats) peaked at:
+ * with 32 MiB (8 MiB windows), 244–251 MB on duckdb's default row groups; with 16 MiB, 211–216 there,
+ * 253–261 MB on 10k-row snappy groups, 258–263 MB on 10k-row chat groups; with 4 MiB (4 MiB
+ * windows, read ahead up to 4 MiB), 200–205, 230–241 and 237–241 MB, at the same speed.
  */
-const WHOLE_CHUNK_MAX = 16 << 20;
+export const WHOLE_CHUNK_MAX = 4 << 20;
 /** Bytes read from the source at a time in a larger chunk. */
-const READ_WINDOW = 8 << 20;
+export const READ_WINDOW = 4 << 20;
 /** Bytes first offered to the page-header parser; quadrupled while a header does not fit. */
 const HEADER_PROBE = 1 << 16;
 

@@ -17,7 +17,7 @@ import { createLoader, type ByteSource } from "../../loaders/index.js";
 import { fileSource } from "../../loaders/bytes.js";
 import { parquetFooter } from "../../loaders/parquet.js";
 import { streamedColumns } from "../../loaders/parquet-columns.js";
-import { readTextColumn, streamableTextColumn, type TextColumn } from "../../loaders/parquet-text.js";
+import { READ_WINDOW, readTextColumn, streamableTextColumn, WHOLE_CHUNK_MAX } from "../../loaders/parquet-text.js";
 import { zstdDecompressOneShot } from "../../loaders/zstd.js";
 import { parquetHeader } from "hyparquet/src/column.js";
 import { InputFormatError } from "../../src/errors.js";
@@ -257,8 +257,8 @@ describe("readTextColumn on a snappy page too large to decode whole", () => {
   });
 });
 
-describe("readTextColumn on column chunks over 16 MiB", () => {
-  it("reads a ~38 MB page a window of at most 8 MiB at a time (snappy stepped, gzip, uncompressed), every value as duckdb reads it", async () => {
+describe("readTextColumn on column chunks larger than it reads whole (WHOLE_CHUNK_MAX)", () => {
+  it("reads a ~38 MB page a window (READ_WINDOW) at a time (snappy stepped, gzip, uncompressed), every value as duckdb reads it", async () => {
     // hex digits: snappy barely compresses them, so the compressed page is as large as the text
     const values = `SELECT CASE WHEN i % 17 = 5 THEN NULL ELSE (SELECT string_agg(md5((i * 1000 + j)::VARCHAR), '') FROM range(1 + (i * 37) % 600) t2(j)) END AS text FROM range(4000) t(i)`;
     for (const codec of ["snappy", "gzip", "uncompressed"]) {
@@ -266,7 +266,7 @@ describe("readTextColumn on column chunks over 16 MiB", () => {
       await sql(`COPY (${values}) TO ${lit(file)} (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE 100000)`);
       const md = await footer(file);
       const chunk = md.row_groups[0]!.columns[0]!.meta_data!;
-      expect(Number(chunk.total_compressed_size)).toBeGreaterThan(16 << 20);
+      expect(Number(chunk.total_compressed_size)).toBeGreaterThan(4 * WHOLE_CHUNK_MAX);
       const ref = await duckValues(file);
       const base = await fileSource(file);
       const reads: number[] = [];
@@ -279,7 +279,7 @@ describe("readTextColumn on column chunks over 16 MiB", () => {
       }
       expect(got.length).toBe(ref.length);
       for (let i = 0; i < ref.length; i++) if (got[i] !== ref[i]) expect({ codec, row: i, got: got[i]?.length }).toEqual({ codec, row: i, got: ref[i]?.length });
-      expect(Math.max(...reads)).toBeLessThanOrEqual(8 << 20);
+      expect(Math.max(...reads)).toBeLessThanOrEqual(READ_WINDOW);
       expect(reads.reduce((a, b) => a + b, 0)).toBeLessThan(Number(chunk.total_compressed_size) * 1.01); // each byte read once
     }
   });
@@ -354,21 +354,21 @@ describe.skipIf(!hasShared())("readTextColumn on the parquet-testing files", () 
 });
 
 describe("readTextColumn's reads", () => {
-  it("reads each column chunk of up to 16 MiB once, in one request (read-ahead fetched exactly that range)", async () => {
-    // two ~12 MB uncompressed chunks: larger than the 8 MiB window used for larger chunks
-    const file = join(tmp.dir, "ten-mb-chunks.parquet");
-    await sql(`COPY (SELECT repeat(md5(i::VARCHAR), 60) AS text FROM range(12288) t(i)) TO ${lit(file)} (FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 6144)`);
+  it("reads each column chunk of up to WHOLE_CHUNK_MAX once, in one request (read-ahead fetched exactly that range)", async () => {
+    // two ~2.6 MB uncompressed chunks
+    const file = join(tmp.dir, "three-mb-chunks.parquet");
+    await sql(`COPY (SELECT repeat(md5(i::VARCHAR), 40) AS text FROM range(4096) t(i)) TO ${lit(file)} (FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 2048)`);
     const md = await footer(file);
     const sizes = md.row_groups.map((rg) => Number(rg.columns[0]!.meta_data!.total_compressed_size));
     expect(sizes.length).toBe(2);
-    expect(sizes.every((n) => n > 8 << 20 && n < 16 << 20)).toBe(true);
+    expect(sizes.every((n) => n > WHOLE_CHUNK_MAX / 2 && n <= WHOLE_CHUNK_MAX)).toBe(true);
     const base = await fileSource(file);
     const reads: [number, number][] = [];
     const src: ByteSource = { name: base.name, byteLength: base.byteLength, slice: (a, b) => (reads.push([a, b ?? base.byteLength]), base.slice(a, b)) };
     let n = 0;
-    for await (const v of readTextColumn(src, md, 0, 12288, streamableTextColumn(md, 0, 12288, "text")!)) if (v !== null) n++;
+    for await (const v of readTextColumn(src, md, 0, 4096, streamableTextColumn(md, 0, 4096, "text")!)) if (v !== null) n++;
     await base.close?.();
-    expect(n).toBe(12288);
+    expect(n).toBe(4096);
     expect(reads.map(([a, b]) => b - a)).toEqual(sizes);
   });
 });

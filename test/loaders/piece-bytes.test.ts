@@ -50,7 +50,7 @@ describe("Loader.largestPieceBytes", () => {
     expect(await createLoader({ sources: file, document: { template: "{id}: {text}" } }).largestPieceBytes()).toBe(await duckLargest(file, ["text", "id"]));
   });
 
-  it("parquet: a streamed snappy column counts its compressed bytes and a page decoded whole (its chunk's uncompressed bytes, up to 16 MiB)", async () => {
+  it("parquet: a streamed snappy column counts its compressed bytes and a page decoded whole (its chunk's uncompressed bytes, up to 4 MiB)", async () => {
     const file = join(tmp.dir, "snappy.parquet");
     await sql(
       `COPY (SELECT i AS id, repeat('word ' || i::VARCHAR || ' ', 1 + i // 40) AS text FROM range(400) t(i)) TO ${lit(file)} (FORMAT parquet, ROW_GROUP_SIZE 100, COMPRESSION snappy)`,

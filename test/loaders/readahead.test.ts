@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { bufferSource, createLoader } from "../../loaders/index.js";
+import { READ_AHEAD_MAX_BYTES } from "../../loaders/loader.js";
 import { ReadAhead } from "../../loaders/readahead.js";
 import type { ByteSource } from "../../loaders/index.js";
 import { collect, lit, sql, tempDir } from "./helpers.js";
@@ -54,15 +55,15 @@ describe("loader read-ahead over parquet row groups", () => {
     }
   });
 
-  it("a streamed text column reads small row groups ahead, but not a next row group over 16 MiB", async () => {
+  it("a streamed text column reads small row groups ahead, but not a next row group over READ_AHEAD_MAX_BYTES", async () => {
     const small = join(tmp.dir, "small-zstd.parquet");
     const big = join(tmp.dir, "big-plain.parquet");
     await sql(`COPY (SELECT 'row ' || i AS text FROM range(10000) t(i)) TO ${lit(small)} (FORMAT parquet, ROW_GROUP_SIZE 2048, COMPRESSION zstd)`);
-    // two row groups of ~18 MB each, uncompressed (streamed too), unique text so no dictionary
-    await sql(`COPY (SELECT repeat(md5(i::VARCHAR), 95) AS text FROM range(12288) t(i)) TO ${lit(big)} (FORMAT parquet, ROW_GROUP_SIZE 6144, COMPRESSION uncompressed)`);
+    // two row groups of ~6 MB each, uncompressed (streamed too), unique text so no dictionary
+    await sql(`COPY (SELECT repeat(md5(i::VARCHAR), 30) AS text FROM range(12288) t(i)) TO ${lit(big)} (FORMAT parquet, ROW_GROUP_SIZE 6144, COMPRESSION uncompressed)`);
     const meta = await sql(`SELECT row_group_id, total_compressed_size::BIGINT AS bytes, encodings FROM parquet_metadata(${lit(big)})`);
     expect(meta.length).toBe(2);
-    expect(meta.every((m) => Number(m["bytes"]) > 16 << 20 && m["encodings"] === "PLAIN")).toBe(true);
+    expect(meta.every((m) => Number(m["bytes"]) > READ_AHEAD_MAX_BYTES && m["encodings"] === "PLAIN")).toBe(true);
     const spy = vi.spyOn(ReadAhead.prototype, "prefetch");
     try {
       const a = await collect(createLoader({ sources: small, document: { field: "text" } }));
