@@ -8,20 +8,21 @@
  * Streamed: a top-level BYTE_ARRAY column (string-annotated or plain binary, required or optional)
  * whose data pages are PLAIN or dictionary-encoded (what pyarrow writes: a dictionary, then PLAIN
  * pages once it is full) or delta-encoded (DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY: data pages v2
- * of duckdb, parquet-mr, arrow-rs), uncompressed, zstd, snappy or gzip, in data pages v1 or v2. A
+ * of duckdb, parquet-mr, arrow-rs), uncompressed, zstd, snappy, gzip or brotli, in data pages v1 or v2. A
  * dictionary page is held decoded while its chunk is read, and a delta-encoded page's body while it
  * is read (its lengths lead its values). A document built from several such columns (a template, a
  * prompt and a completion) streams each side by side. A piece that needs any other column
- * (brotli/lz4 pages, numbers, nested columns) is read whole by `readParquetRows`.
+ * (lz4 pages, numbers; nested text columns are streamed by `parquet-nested.ts`) is read whole by
+ * `readParquetRows`.
  */
 import type { ColumnMetaData, FileMetaData, PageHeader, SchemaElement } from "hyparquet";
 import { InputFormatError } from "../src/errors.js";
-import { forRowGroupsIn, gunzipPage, topLevelColumn } from "./parquet.js";
+import { forRowGroupsIn, gunzipPage, topLevelColumn, unbrotliPage } from "./parquet.js";
 import { DeltaValues, readBitPacked, readHybrid } from "./parquet-encodings.js";
 import type { ByteSource } from "./types.js";
 import { snappyDecompressFresh, snappyPages, type SnappyPages } from "./snappy.js";
 import { snappyPageSteps } from "./snappy-steps.js";
-import { GzipSteps } from "./gzip-steps.js";
+import { ZlibSteps } from "./zlib-steps.js";
 import { HUNGRY, inputComplete, rawSteps, wholeInput, wholePage, type PageInput, type PageSteps } from "./page-steps.js";
 import { zstdDecompressInto, zstdOneShot, zstdPageSteps } from "./zstd.js";
 
@@ -32,7 +33,7 @@ async function loadHeaderParser(): Promise<(reader: { view: DataView; offset: nu
   return (headerParser ??= (await import("hyparquet/src/column.js")).parquetHeader);
 }
 
-const STREAM_CODECS = new Set(["UNCOMPRESSED", "ZSTD", "SNAPPY", "GZIP"]);
+const STREAM_CODECS = new Set(["UNCOMPRESSED", "ZSTD", "SNAPPY", "GZIP", "BROTLI"]);
 /**
  * Encodings a streamed chunk may list: PLAIN, dictionary or delta-encoded values, RLE or BIT_PACKED
  * levels (the deprecated one, which parquet-mr lists for the repetition levels a top-level column
@@ -317,7 +318,7 @@ export async function whenLoaded<T>(read: () => T, refill: () => Promise<void>):
   }
 }
 
-/** What to await when a page's decoder answers HUNGRY: its own `whenHungry` (gzip), else the next input window. */
+/** What to await when a page's decoder answers HUNGRY: its own `whenHungry` (gzip, brotli), else the next input window. */
 function refillOf(steps: PageSteps, input: PageWindow): () => Promise<void> {
   return steps.whenHungry !== undefined ? () => steps.whenHungry!() : () => input.load();
 }
@@ -393,7 +394,7 @@ class PageDecoder {
       const whole = size <= SNAPPY_WHOLE_MAX ? this.snappyWhole((await input.all()).subarray(from), size) : undefined;
       return whole !== undefined ? wholePage(whole) : snappyPageSteps(input, from, size, snappyDecompressFresh);
     }
-    if (codec === "GZIP") return new GzipSteps(input, from, size, () => input.load());
+    if (codec === "GZIP" || codec === "BROTLI") return new ZlibSteps(input, from, size, () => input.load(), codec);
     return rawSteps(input, from, size);
   }
 
@@ -402,6 +403,7 @@ class PageDecoder {
     if (codec === "ZSTD") return zstdDecompressInto(body, new Uint8Array(size));
     if (codec === "SNAPPY") return this.snappyWhole(body, size)?.slice() ?? snappyDecompressFresh(body, size);
     if (codec === "GZIP") return gunzipPage(body, size);
+    if (codec === "BROTLI") return unbrotliPage(body, size);
     if (body.byteLength !== size) throw new Error(`uncompressed page holds ${body.byteLength} bytes, its header says ${size}`);
     return body.slice();
   }

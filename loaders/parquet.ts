@@ -86,6 +86,11 @@ export function gunzipPage(input: Uint8Array, outputLength: number): Uint8Array 
   return sized(gunzipSync(input, { chunkSize: Math.max(64, outputLength + 1) }), outputLength, "gzip");
 }
 
+/** A brotli page decoded by node:zlib in one output chunk of the page's size. */
+export function unbrotliPage(input: Uint8Array, outputLength: number): Uint8Array {
+  return sized(brotliDecompressSync(input, { chunkSize: Math.max(64, outputLength + 1) }), outputLength, "brotli");
+}
+
 /**
  * hyparquet-compressors' decoders (lz4 in JS; snappy in WebAssembly when no `snappy` store is
  * given), with the rest swapped for faster ones: snappy in the same WebAssembly decoder but leaving
@@ -99,7 +104,7 @@ function codecsWith(alloc: (bytes: number) => Uint8Array, snappy?: SnappyPages):
     ...(snappy !== undefined ? { SNAPPY: (input: Uint8Array, outputLength: number) => snappy.decompress(input, outputLength) } : {}),
     ZSTD: (input: Uint8Array, outputLength: number) => zstdDecompressInto(input, alloc(outputLength)),
     GZIP: gunzipPage,
-    BROTLI: (input: Uint8Array, outputLength: number) => sized(brotliDecompressSync(input, { chunkSize: Math.max(64, outputLength + 1) }), outputLength, "brotli"),
+    BROTLI: unbrotliPage,
   };
 }
 

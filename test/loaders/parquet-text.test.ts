@@ -76,6 +76,7 @@ beforeAll(async () => {
     ["snappy", "COMPRESSION snappy"],
     ["gzip", "COMPRESSION gzip"],
     ["brotli", "COMPRESSION brotli"],
+    ["lz4", "COMPRESSION lz4"],
     ["zstd-v2", "COMPRESSION zstd, PARQUET_VERSION V2"],
   ] as const) {
     files[name] = join(tmp.dir, `${name}.parquet`);
@@ -123,14 +124,15 @@ beforeAll(async () => {
 });
 
 describe("streamableTextColumn", () => {
-  it("streams PLAIN, dictionary and delta-encoded text columns, zstd, snappy, gzip or uncompressed; leaves the rest to the whole-row-group reader", async () => {
+  it("streams PLAIN, dictionary and delta-encoded text columns, zstd, snappy, gzip, brotli or uncompressed; leaves the rest to the whole-row-group reader", async () => {
     expect(streamableTextColumn(await footer(files["zstd"]!), 0, ROWS, "text")).toEqual({ name: "text", optional: true });
     expect(streamedColumns(await footer(files["zstd"]!), 0, ROWS, undefined)).toEqual([{ name: "text", optional: true }]); // a one-column file
     expect(streamableTextColumn(await footer(files["plain"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["v2-required"]!), 0, ROWS, "text")).toEqual({ name: "text", optional: false });
     expect(streamableTextColumn(await footer(files["snappy"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["gzip"]!), 0, ROWS, "text")).toBeDefined();
-    expect(streamableTextColumn(await footer(files["brotli"]!), 0, ROWS, "text")).toBeUndefined();
+    expect(streamableTextColumn(await footer(files["brotli"]!), 0, ROWS, "text")).toBeDefined();
+    expect(streamableTextColumn(await footer(files["lz4"]!), 0, ROWS, "text")).toBeUndefined();
     expect(streamableTextColumn(await footer(files["zstd-v2"]!), 0, ROWS, "text")).toBeDefined(); // duckdb's v2 strings are DELTA_LENGTH_BYTE_ARRAY
     expect(streamableTextColumn(await footer(files["dict"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["v2-dict"]!), 0, ROWS, "text")).toBeDefined();
@@ -147,7 +149,7 @@ describe("streamableTextColumn", () => {
 });
 
 describe("readTextColumn against duckdb", () => {
-  for (const name of ["zstd", "plain", "snappy", "gzip", "zstd-v2", "v2-optional", "v2-required"]) {
+  for (const name of ["zstd", "plain", "snappy", "gzip", "brotli", "zstd-v2", "v2-optional", "v2-required"]) {
     it(`${name}: every value, null and empty string as duckdb reads them, through the loader`, async () => {
       const ref = await duckValues(files[name]!);
       expect(ref.length).toBe(ROWS);

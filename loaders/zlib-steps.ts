@@ -1,11 +1,11 @@
 /**
- * A gzip page decoded as it is read, by node:zlib's native inflate on the thread pool, so that reading
- * a page of any size holds a window of its compressed bytes and the output of the last 64 KiB fed —
- * not the whole page decoded (duckdb writes one page per row group: ~100 MB for its default 122,880
- * rows of text). node:zlib has no synchronous streaming call, so this decoder is the one that answers
- * HUNGRY until {@link GzipSteps.whenHungry} has fed it and its output has arrived.
+ * A gzip or brotli page decoded as it is read, by node:zlib's native decoders on the thread pool, so
+ * that reading a page of any size holds a window of its compressed bytes and the output of the last
+ * 64 KiB fed — not the whole page decoded (duckdb writes one page per row group: ~100 MB for its
+ * default 122,880 rows of text). node:zlib has no synchronous streaming call, so this decoder is the
+ * one that answers HUNGRY until {@link ZlibSteps.whenHungry} has fed it and its output has arrived.
  */
-import { createGunzip, type Gunzip } from "node:zlib";
+import { createBrotliDecompress, createGunzip, type BrotliDecompress, type Gunzip } from "node:zlib";
 import { HUNGRY, type PageInput, type PageSteps } from "./page-steps.js";
 
 /** Compressed bytes fed at a time: bounds the output waiting to be read (text: ~4×, 256 KiB). */
@@ -13,8 +13,12 @@ const FEED = 64 << 10;
 /** zlib's output chunk. */
 const STEP = 128 << 10;
 
-export class GzipSteps implements PageSteps {
-  private readonly z: Gunzip;
+/** The codecs decoded here, as parquet names them. */
+export type ZlibCodec = "GZIP" | "BROTLI";
+
+export class ZlibSteps implements PageSteps {
+  private readonly z: Gunzip | BrotliDecompress;
+  private readonly what: string;
   private readonly queue: Buffer[] = [];
   private cur: Uint8Array | undefined;
   /** Output bytes handed out. */
@@ -34,9 +38,11 @@ export class GzipSteps implements PageSteps {
     from: number,
     private readonly expected: number,
     private readonly loadMore: () => Promise<void>,
+    codec: ZlibCodec = "GZIP",
   ) {
     this.fed = from;
-    this.z = createGunzip({ chunkSize: STEP });
+    this.what = codec === "GZIP" ? "gzip" : "brotli";
+    this.z = codec === "GZIP" ? createGunzip({ chunkSize: STEP }) : createBrotliDecompress({ chunkSize: STEP });
     this.z.on("data", (c: Buffer) => this.queue.push(c));
     this.z.on("end", () => {
       this.finished = true;
@@ -51,17 +57,17 @@ export class GzipSteps implements PageSteps {
 
   next(): Uint8Array | undefined {
     if (this.closed) return undefined;
-    if (this.error !== undefined) throw new Error(`gzip page is corrupt (${this.error.message})`);
+    if (this.error !== undefined) throw new Error(`${this.what} page is corrupt (${this.error.message})`);
     const c = this.queue.shift();
     if (c !== undefined) {
       this.produced += c.byteLength;
-      if (this.produced > this.expected) throw new Error(`gzip page decompresses to more than the ${this.expected} bytes expected: corrupt data`);
+      if (this.produced > this.expected) throw new Error(`${this.what} page decompresses to more than the ${this.expected} bytes expected: corrupt data`);
       this.cur = c;
       return c;
     }
     if (this.finished) {
       this.cur = undefined;
-      if (this.produced !== this.expected) throw new Error(`gzip page decompressed to ${this.produced} bytes, expected ${this.expected}: corrupt data`);
+      if (this.produced !== this.expected) throw new Error(`${this.what} page decompressed to ${this.produced} bytes, expected ${this.expected}: corrupt data`);
       return undefined;
     }
     return HUNGRY;
