@@ -1,5 +1,5 @@
 /**
- * `npm run bench:pipeline [-- --docs N --workers-max N --repeat N --tokenizer SPEC]`: whole-pipeline
+ * `npm run bench:pipeline [-- --docs N --workers-max N --repeat N --tokenizer SPEC --chat]`: whole-pipeline
  * throughput, loader → tokenizer (cl100k_base unless `--tokenizer`) → bfd packer at L=2048, on the
  * same text as jsonl and as zstd parquet (10k-row groups, written with duckdb). Reports tokens/s for
  * (a) the tokenizer alone on the same texts, (b) the pipeline on the calling thread, (c) the
@@ -14,6 +14,12 @@
  * run's own CPU use leaves for more workers.
  *
  * Text: `../shared/data/text/en.jsonl` cut into 200–3000-character windows (real prose).
+ *
+ * `--chat` adds the same texts as chats in parquet, the way chat datasets are stored: `messages:
+ * list<struct<role, content>>` (a user turn of the text's first 200 characters, an assistant turn
+ * of the whole text), written by duckdb with its defaults (snappy, 122,880-row groups: one row group
+ * here, so the calling thread reads it), through the chatml template: (b) and (c) with their peak
+ * RSS (its token count differs from (a)'s: the template's tokens).
  */
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
@@ -31,6 +37,7 @@ function arg(name: string, dflt: number): number {
 }
 
 const DOCS = arg("docs", 100_000);
+const CHAT = process.argv.includes("--chat");
 const REPEAT = arg("repeat", 3);
 const MAX_WORKERS = arg("workers-max", availableParallelism());
 const SEQ = 2048;
@@ -65,18 +72,23 @@ function texts(): string[] {
   return out;
 }
 
-async function writeInputs(dir: string): Promise<{ jsonl: string; parquet: string }> {
+async function writeInputs(dir: string): Promise<{ jsonl: string; parquet: string; chat: string }> {
   const jsonl = join(dir, `docs-${DOCS}.jsonl`);
   const parquet = join(dir, `docs-${DOCS}.zstd.parquet`);
+  const chat = join(dir, `chat-${DOCS}.parquet`);
   if (!existsSync(jsonl)) writeFileSync(jsonl, texts().map((t) => JSON.stringify({ text: t })).join("\n") + "\n");
-  if (!existsSync(parquet)) {
+  for (const [file, query] of [
+    [parquet, `COPY (SELECT * FROM read_json_auto('${jsonl}')) TO '${parquet}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 10000)`],
+    [chat, `COPY (SELECT [{'role': 'user', 'content': substr(text, 1, 200)}, {'role': 'assistant', 'content': text}] AS messages FROM read_json_auto('${jsonl}')) TO '${chat}' (FORMAT parquet)`],
+  ] as const) {
+    if (existsSync(file) || (file === chat && !CHAT)) continue;
     const { DuckDBInstance } = await import("@duckdb/node-api");
     const inst = await DuckDBInstance.create(":memory:");
     const db = await inst.connect();
-    await db.run(`COPY (SELECT * FROM read_json_auto('${jsonl}')) TO '${parquet}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 10000)`);
+    await db.run(query);
     db.closeSync();
   }
-  return { jsonl, parquet };
+  return { jsonl, parquet, chat };
 }
 
 /** Child: (a) the tokenizer alone on the texts of `jsonl` (+ EOS per document, as the pipeline appends). */
@@ -100,14 +112,14 @@ async function tokenizerAlone(jsonl: string): Promise<RunResult> {
  * Child: the whole pipeline, from creating it to its last batch. The calling thread's tokenizer is
  * loaded first (as in (a), loading is not timed); workers load their own inside the timed run.
  */
-async function pipeline(source: string, workers: number): Promise<RunResult> {
+async function pipeline(source: string, workers: number, template: "chatml" | undefined): Promise<RunResult> {
   if (workers === 0) await loadTokenizer(TOKENIZER);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let tokens = 0;
   let firstSecs = 0;
   let firstTokens = 0;
-  const p = createPipeline({ sources: source, tokenizer: TOKENIZER, seqLen: SEQ, batchSize: 8, packing: "bfd", workers });
+  const p = createPipeline({ sources: source, tokenizer: TOKENIZER, seqLen: SEQ, batchSize: 8, packing: "bfd", workers, ...(template !== undefined ? { template } : {}) });
   for await (const b of p) {
     if (firstSecs === 0) {
       firstSecs = (performance.now() - t0) / 1000;
@@ -162,23 +174,24 @@ async function tokenizerPair(jsonl: string): Promise<number> {
 async function main(): Promise<void> {
   const child = process.argv.indexOf("--child");
   if (child >= 0) {
-    const [what, source, workers] = process.argv.slice(child + 1);
-    const r = what === "tokenizer" ? await tokenizerAlone(source!) : await pipeline(source!, Number(workers));
+    const [what, source, workers, template] = process.argv.slice(child + 1);
+    const r = what === "tokenizer" ? await tokenizerAlone(source!) : await pipeline(source!, Number(workers), template as "chatml" | undefined);
     process.stdout.write(JSON.stringify(r) + "\n");
     return;
   }
   const dir = join(tmpdir(), "tokpack-bench-pipeline");
   mkdirSync(dir, { recursive: true });
-  const { jsonl, parquet } = await writeInputs(dir);
+  const { jsonl, parquet, chat } = await writeInputs(dir);
   // Single-threaded runs are pinned to CPU 0 (when taskset exists) so (a) and (b) run on the same
   // core: the two vCPUs of this VM differ ~1.8× in tokenizer speed (equal on ALU-only loops).
   const pin = TASKSET && availableParallelism() > 1 ? 0 : undefined;
-  const configs: { name: string; args: string[]; workers: number; cpu: number | undefined }[] = [{ name: "tokenizer", args: ["tokenizer", jsonl], workers: -1, cpu: pin }];
+  const configs: { name: string; args: string[]; workers: number; cpu: number | undefined; chat?: true }[] = [{ name: "tokenizer", args: ["tokenizer", jsonl], workers: -1, cpu: pin }];
   if (pin !== undefined) configs.push({ name: "tokenizer cpu 1", args: ["tokenizer", jsonl], workers: -1, cpu: 1 });
   const counts = [...new Set([1, 2, MAX_WORKERS])].filter((n) => n >= 1);
   for (const [name, source] of [["jsonl", jsonl], ["parquet zstd", parquet]] as const) {
     for (const w of [0, ...counts]) configs.push({ name, args: ["pipeline", source, String(w)], workers: w, cpu: w === 0 ? pin : undefined });
   }
+  if (CHAT) for (const w of [0, ...counts]) configs.push({ name: "chat parquet", args: ["pipeline", chat, String(w), "chatml"], workers: w, cpu: w === 0 ? pin : undefined, chat: true });
   const best = new Map<number, RunResult>();
   let pair = 0;
   for (let r = 0; r < REPEAT; r++) {
@@ -205,7 +218,7 @@ async function main(): Promise<void> {
   configs.forEach((c, i) => {
     if (c.workers < 0) return;
     const r = best.get(i)!;
-    if (r.tokens !== a.tokens) throw new Error(`${c.name}: pipeline packed ${r.tokens} tokens, tokenizer alone made ${a.tokens}`);
+    if (r.tokens !== a.tokens && c.chat !== true) throw new Error(`${c.name}: pipeline packed ${r.tokens} tokens, tokenizer alone made ${a.tokens}`);
     const rate = r.tokens / r.secs;
     const steady = (r.tokens - r.firstTokens) / (r.secs - r.firstSecs);
     if (c.workers === 1) {
@@ -213,7 +226,7 @@ async function main(): Promise<void> {
       oneSteady = steady;
     }
     const label = c.workers === 0 ? `(b) single-threaded${pin !== undefined ? "*" : ""}` : `(c) ${c.workers} worker${c.workers === 1 ? "" : "s"}`;
-    const vs = (x: number, base: number) => (c.workers === 0 ? `${((100 * x) / aRate).toFixed(0)}% of (a)` : c.workers > 1 && base > 0 ? `${(x / base).toFixed(2)}× 1 worker` : "").padEnd(15);
+    const vs = (x: number, base: number) => (c.workers === 0 ? (c.chat === true ? "" : `${((100 * x) / aRate).toFixed(0)}% of (a)`) : c.workers > 1 && base > 0 ? `${(x / base).toFixed(2)}× 1 worker` : "").padEnd(15);
     console.log(
       `${c.name.padEnd(13)} ${label.padEnd(22)} ${(rate / 1e6).toFixed(2).padStart(5)} M/s ${vs(rate, one)}   ${(steady / 1e6).toFixed(2).padStart(5)} M/s ${vs(steady, oneSteady)} ${r.secs.toFixed(2).padStart(5)} s ${r.firstSecs.toFixed(2).padStart(5)} s ${r.cpuSecs.toFixed(1).padStart(5)} s ${r.peakRssMB.toFixed(0).padStart(6)} MB`,
     );
