@@ -209,6 +209,20 @@ export function neededColumns(spec: DocumentSpec, available: readonly string[]):
   return has("text") ? ["text"] : undefined;
 }
 
+/** The fields of a chat turn that documents are made from: `{role, content}`, `{from, value}`, and content parts' `{type, text}`. */
+export const CHAT_TURN_FIELDS: ReadonlySet<string> = new Set(["role", "content", "from", "value", "type", "text"]);
+
+/**
+ * The columns of `available` that a spec reads only as lists of chat turns (`messages`,
+ * `conversations`), of whose turns only {@link CHAT_TURN_FIELDS} are used.
+ */
+export function chatTurnColumns(spec: DocumentSpec, available: readonly string[]): string[] {
+  if (spec.template !== undefined || spec.field !== undefined) return [];
+  const kind = spec.kind ?? "auto";
+  if (kind !== "chat" && kind !== "auto") return [];
+  return available.filter((n) => n === "messages" || n === "conversations");
+}
+
 function topLevel(field: string, available: readonly string[]): string {
   if (available.includes(field)) return field;
   return field.split(".")[0]!;

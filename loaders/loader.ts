@@ -7,7 +7,7 @@
  */
 import type { FileMetaData } from "hyparquet";
 import { InputFormatError, LoaderStateError, MissingFieldError } from "../src/errors.js";
-import { documentMaker, neededColumns } from "./document.js";
+import { chatTurnColumns, documentMaker, neededColumns } from "./document.js";
 import type { DocumentMaker } from "./document.js";
 import type { HttpOptions } from "./http.js";
 import { forChunksIn, releasePageMemory, topLevelColumns } from "./parquet.js";
@@ -166,7 +166,7 @@ export class Loader implements AsyncIterableIterator<Document> {
       if (footer === undefined) continue;
       if (!columnsOf.has(piece.file)) columnsOf.set(piece.file, this.wantedColumns(footer));
       const columns = columnsOf.get(piece.file);
-      const streamed = streamedColumns(footer, piece.start, piece.end, columns) !== undefined;
+      const streamed = streamedColumns(footer, piece.start, piece.end, columns, this.chatColumns(footer)) !== undefined;
       let bytes = 0;
       forChunksIn(footer, piece.start, piece.end, columns, (m) => (bytes += streamed ? streamedChunkBytes(m) : Number(m.total_uncompressed_size)));
       if (bytes > most) most = bytes;
@@ -317,6 +317,10 @@ export class Loader implements AsyncIterableIterator<Document> {
     return neededColumns(this.opts.document ?? {}, topLevelColumns(footer));
   }
 
+  private chatColumns(footer: FileMetaData): string[] {
+    return chatTurnColumns(this.opts.document ?? {}, topLevelColumns(footer));
+  }
+
   private async startPiece(plan: Plan, piece: Piece): Promise<AsyncGenerator<RawRecord>> {
     if (this.open?.file !== piece.file) {
       await this.closeSource();
@@ -338,7 +342,8 @@ export class Loader implements AsyncIterableIterator<Document> {
       const ranges = columnChunkRanges(footer, next.start, columns);
       if (ranges.reduce((n, [a, b]) => n + b - a, 0) <= READ_AHEAD_MAX_BYTES) onRowsRead = () => src.prefetch(ranges);
     }
-    return readPiece(piece, resume, { file, src, footer, columns, skipBad: this.opts.skipBad ?? false, stats: this.statsV, ...(onRowsRead ? { onRowsRead } : {}) }, this.cur);
+    const chatColumns = footer ? this.chatColumns(footer) : [];
+    return readPiece(piece, resume, { file, src, footer, columns, chatColumns, skipBad: this.opts.skipBad ?? false, stats: this.statsV, ...(onRowsRead ? { onRowsRead } : {}) }, this.cur);
   }
 
   private async closeSource(): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { FileMetaData } from "hyparquet";
 import { InputFormatError } from "../src/errors.js";
+import { CHAT_TURN_FIELDS } from "./document.js";
 import { topLevelColumns } from "./parquet.js";
 import { readNestedColumn, streamableNestedColumn, type NestedColumn } from "./parquet-nested.js";
 import { readTextColumn, streamableTextColumn, type TextColumn } from "./parquet-text.js";
@@ -20,14 +21,16 @@ export function isNested(c: StreamedColumn): c is NestedColumn {
 /**
  * The columns of rows `[rowStart, rowEnd)` read as streams: `columns` (all of the file's top-level
  * columns when undefined) when each can be, else undefined (the rows are read whole by
- * `readParquetRows`).
+ * `readParquetRows`). Of `chatColumns`, read only as chat turns, a turn's fields other than
+ * `CHAT_TURN_FIELDS` may be left out (a number beside the text does not stop the streaming).
  */
-export function streamedColumns(md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly string[] | undefined): StreamedColumn[] | undefined {
+export function streamedColumns(md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly string[] | undefined, chatColumns: readonly string[] = []): StreamedColumn[] | undefined {
   const names = columns ?? topLevelColumns(md);
   if (names.length === 0) return undefined;
   const out: StreamedColumn[] = [];
   for (const name of names) {
-    const col = streamableTextColumn(md, rowStart, rowEnd, name) ?? streamableNestedColumn(md, rowStart, rowEnd, name);
+    const keep = chatColumns.includes(name) ? CHAT_TURN_FIELDS : undefined;
+    const col = streamableTextColumn(md, rowStart, rowEnd, name) ?? streamableNestedColumn(md, rowStart, rowEnd, name, keep);
     if (col === undefined) return undefined;
     out.push(col);
   }

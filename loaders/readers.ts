@@ -60,6 +60,8 @@ export interface ReadContext {
   footer: FileMetaData | undefined;
   /** Parquet columns to read; `undefined` = all. */
   columns: string[] | undefined;
+  /** Of those, the ones read only as chat turns (see `chatTurnColumns`). */
+  chatColumns?: readonly string[];
   skipBad: boolean;
   stats: LoaderStats;
   /**
@@ -190,7 +192,7 @@ async function* readParquet(piece: Piece, resume: PiecePos | undefined, ctx: Rea
   cur.offset = 0;
   cur.nextOffset = -1;
   cur.nextLine = -1;
-  const text = streamedColumns(md, from, piece.end, ctx.columns);
+  const text = streamedColumns(md, from, piece.end, ctx.columns, ctx.chatColumns);
   if (text !== undefined) {
     // text columns only, flat or nested: streamed a value at a time, side by side (see parquet-columns.ts)
     let row = from;

@@ -148,10 +148,16 @@ describe("readNestedColumn: other nested shapes", () => {
     expect(await streamedRows(file, columns)).toEqual(await duckRows(file, columns));
   });
 
-  it("a column with a number among its leaves is left to the whole-row-group reader", async () => {
+  it("a column with a number among its leaves is left to the whole-row-group reader, unless it is read as chat turns and the number is not a turn's text", async () => {
     const file = join(tmp.dir, "weights.parquet");
-    await sql(`COPY (SELECT [{'from': 'human', 'value': 'q' || i::VARCHAR, 'weight': 0.5}] AS conversations FROM range(10) t(i)) TO ${lit(file)} (FORMAT parquet)`);
-    expect(streamedColumns(await footer(file), 0, 10, undefined)).toBeUndefined();
+    await sql(`COPY (SELECT [{'from': 'human', 'value': 'q' || i::VARCHAR, 'weight': 0.5}] AS conversations, [{'role': 'user', 'content': i}] AS messages FROM range(10) t(i)) TO ${lit(file)} (FORMAT parquet)`);
+    const md = await footer(file);
+    expect(streamedColumns(md, 0, 10, undefined)).toBeUndefined();
+    expect(streamedColumns(md, 0, 10, ["conversations"])).toBeUndefined();
+    const chat = streamedColumns(md, 0, 10, ["conversations"], ["conversations"]);
+    expect(chat?.map((c) => (isNested(c) ? c.leaves.map((l) => l.path.join(".")) : c.name))).toEqual([["conversations.list.element.from", "conversations.list.element.value"]]);
+    // a turn's content that is a number is not left out: the whole column is read as it is
+    expect(streamedColumns(md, 0, 10, ["messages"], ["messages"])).toBeUndefined();
   });
 });
 
@@ -196,6 +202,28 @@ describe("ShareGPT conversations in parquet, through the loader", () => {
     expect(fromJsonl.length).toBe(2500);
     expect(fromParquet.map((d) => d.messages)).toEqual(fromJsonl.map((d) => d.messages));
     expect(fromParquet[0]!.messages![0]).toEqual({ role: "system", content: "You are terse é." });
+  });
+});
+
+describe("ShareGPT turns with a number beside the text (a per-turn weight)", () => {
+  it("are streamed without it, and give the same documents as the same data in JSONL", async () => {
+    const jsonl = join(tmp.dir, "weighted.jsonl");
+    const parquet = join(tmp.dir, "weighted.parquet");
+    const select = `SELECT list_transform(range(1 + i % 4), k -> {'from': CASE WHEN k % 2 = 0 THEN 'human' ELSE 'gpt' END, 'value': 'turn ' || k::VARCHAR || ' of ' || i::VARCHAR || ' é', 'weight': CASE WHEN k % 2 = 0 THEN 0.0 ELSE 1.0 END}) AS conversations
+      FROM range(3000) t(i)`;
+    await sql(`COPY (${select}) TO ${lit(jsonl)} (FORMAT json)`);
+    await sql(`COPY (${select}) TO ${lit(parquet)} (FORMAT parquet, ROW_GROUP_SIZE 1000, COMPRESSION zstd)`);
+    const md = await footer(parquet);
+    expect(streamedColumns(md, 0, 3000, ["conversations"])).toBeUndefined();
+    const fromJsonl = await collect(createLoader({ sources: jsonl, document: { kind: "chat" } }));
+    const fromParquet = await collect(createLoader({ sources: parquet, document: { kind: "chat" } }));
+    expect(fromParquet.map((d) => d.messages)).toEqual(fromJsonl.map((d) => d.messages));
+    expect(fromParquet.length).toBe(3000);
+    // the loader streams it: a piece holds its compressed chunks (zstd), not the row group decoded
+    const largest = (size: (m: NonNullable<FileMetaData["row_groups"][number]["columns"][number]["meta_data"]>) => bigint): number =>
+      Math.max(...md.row_groups.map((rg) => rg.columns.reduce((n, c) => n + Number(size(c.meta_data!)), 0)));
+    expect(largest((m) => m.total_compressed_size)).toBeLessThan(largest((m) => m.total_uncompressed_size));
+    expect(await createLoader({ sources: parquet }).largestPieceBytes()).toBe(largest((m) => m.total_compressed_size));
   });
 });
 
