@@ -46,6 +46,39 @@ describe("renderChat", () => {
     }
   });
 
+  it("a skeleton reused across conversations with the same roles gives what rendering both afresh gives", () => {
+    // variables (even none) turn the reuse off: the reference is the render without it
+    const convos: ChatMessage[][] = [];
+    for (let i = 0; i < 40; i++) {
+      const n = 1 + (i % 4);
+      convos.push(Array.from({ length: n }, (_, k) => ({ role: k % 2 === 0 ? "user" : "assistant", content: `${"  ".repeat(k % 2)}turn ${k} of ${i} é${"!".repeat(i % 3)}` })));
+    }
+    for (const t of [builtinTemplate("chatml"), builtinTemplate("llama3")]) {
+      for (const c of convos) {
+        for (const addGenerationPrompt of [false, true]) {
+          expect(renderChat(t, c, { addGenerationPrompt })).toEqual(renderChat(t, c, { addGenerationPrompt, variables: {} }));
+        }
+      }
+    }
+  });
+
+  it("messages with fields besides role and content (which a template may show) are rendered afresh each time", () => {
+    const named = chatTemplate("named", "{% for m in messages %}[{{ m['role'] }}{% if m['name'] %}:{{ m['name'] }}{% endif %}]{{ m['content'] }}{% endfor %}");
+    const plain = [{ role: "user", content: "hi" }];
+    expect(renderChat(named, plain).text).toBe("[user]hi");
+    expect(renderChat(named, [{ role: "user", content: "hi", name: "ann" } as ChatMessage]).text).toBe("[user:ann]hi");
+    expect(renderChat(named, [{ role: "user", content: "hi", name: "bob" } as ChatMessage]).parts).toEqual([
+      { text: "[user:bob]", message: -1 },
+      { text: "hi", message: 0 },
+    ]);
+  });
+
+  it("a template whose scaffolding depends on content is still refused when its skeleton is reused", () => {
+    const branchy = chatTemplate("branchy", "{% for m in messages %}{% if m['content'] == 'x' %}<X>{% endif %}{{ m['content'] }}|{% endfor %}");
+    expect(renderChat(branchy, [{ role: "user", content: "a" }]).text).toBe("a|");
+    expect(() => renderChat(branchy, [{ role: "user", content: "x" }])).toThrow(ChatTemplateError);
+  });
+
   it("rejects templates that rewrite content", () => {
     const upper = chatTemplate("upper", "{% for m in messages %}{{ m['content'] | upper }}{% endfor %}");
     expect(() => renderChat(upper, [{ role: "user", content: "hi" }])).toThrow(ChatTemplateError);
