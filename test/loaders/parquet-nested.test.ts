@@ -248,6 +248,26 @@ describe.skipIf(!hasShared())("readNestedColumn on the parquet-testing files", (
 });
 
 describe("readNestedColumn on corrupt files", () => {
+  it("a turn whose text is not UTF-8 is an InputFormatError naming the file, row and turn (or counted by skipBad), not replacement characters", async () => {
+    const good = join(tmp.dir, "chat-utf8.parquet");
+    await sql(`COPY (SELECT [{'role': 'user', 'content': 'question ' || i::VARCHAR}, {'role': 'assistant', 'content': CASE WHEN i = 1234 THEN 'answer MARK-XYZW' ELSE 'answer ' || i::VARCHAR END}] AS messages
+      FROM range(3000) t(i)) TO ${lit(good)} (FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 1000)`);
+    const bytes = readFileSync(good);
+    const at = bytes.indexOf("MARK-XYZW");
+    expect(at).toBeGreaterThan(0);
+    expect(bytes.indexOf("MARK-XYZW", at + 1)).toBe(-1);
+    bytes.set([0x4d, 0xff, 0xfe, 0x80], at); // invalid UTF-8, same length
+    const bad = join(tmp.dir, "chat-not-utf8.parquet");
+    writeFileSync(bad, bytes);
+    const err = (await collect(createLoader({ sources: bad, document: { kind: "chat" } })).catch((e: unknown) => e)) as InputFormatError;
+    expect(err).toBeInstanceOf(InputFormatError);
+    expect(err.context).toMatchObject({ file: bad, row: 1234, field: "messages[1].content" });
+    expect(err.message).toMatch(/not valid UTF-8/);
+    const loader = createLoader({ sources: bad, document: { kind: "chat" }, skipBad: true });
+    expect((await collect(loader)).length).toBe(2999);
+    expect(loader.stats().skippedBad).toBe(1);
+  });
+
   it("a damaged page is an InputFormatError naming the file, the leaf and a row", async () => {
     const bytes = new Uint8Array(readFileSync(files["zstd"]!));
     const md = await footer(files["zstd"]!);
