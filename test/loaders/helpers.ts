@@ -8,13 +8,38 @@ import { join } from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { Document } from "../../loaders/index.js";
+import type { FileMetaData } from "hyparquet";
+import type { ByteSource, Document } from "../../loaders/index.js";
+import { fileSource } from "../../loaders/bytes.js";
 import type { PageInput } from "../../loaders/page-steps.js";
+import { parquetFooter } from "../../loaders/parquet.js";
 
 /** A fresh temp directory, removed by the returned cleanup. */
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "tokpack-loaders-"));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A parquet file's footer as the loader reads it (which also loads hyparquet for the schema helpers). */
+export async function footer(file: string): Promise<FileMetaData> {
+  const src = await fileSource(file);
+  try {
+    return await parquetFooter(src);
+  } finally {
+    await src.close?.();
+  }
+}
+
+/** Everything `read` yields from `file` opened as a source (closed after), each item mapped by `map`. */
+export async function drainSource<T, U>(file: string, read: (src: ByteSource) => AsyncIterable<T>, map: (v: T) => U): Promise<U[]> {
+  const src = await fileSource(file);
+  const out: U[] = [];
+  try {
+    for await (const v of read(src)) out.push(map(v));
+  } finally {
+    await src.close?.();
+  }
+  return out;
 }
 
 /** Drains an async iterable of documents. */

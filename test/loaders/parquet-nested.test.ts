@@ -13,12 +13,11 @@ import { Field, List, Struct, Table, tableToIPC, Utf8, vectorFromArray } from "a
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, WriterVersion, writeParquet } from "parquet-wasm/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLoader } from "../../loaders/index.js";
-import { fileSource } from "../../loaders/bytes.js";
-import { parquetFooter, topLevelColumns } from "../../loaders/parquet.js";
+import { topLevelColumns } from "../../loaders/parquet.js";
 import { isNested, readStreamedColumns, streamedColumns } from "../../loaders/parquet-columns.js";
 import { InputFormatError } from "../../src/errors.js";
 import { hasShared, sharedPath } from "../shared.js";
-import { collect, lit, sql, take, tempDir } from "./helpers.js";
+import { collect, drainSource, footer, lit, sql, take, tempDir } from "./helpers.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -33,14 +32,6 @@ const CHAT = `SELECT CASE WHEN i % 13 = 5 THEN NULL WHEN i % 17 = 3 THEN [] ELSE
   ELSE {'role': CASE WHEN (i + k) % 19 = 2 THEN NULL WHEN k % 2 = 0 THEN 'user' ELSE 'assistant' END, 'content': ${CONTENT}} END) END AS messages
   FROM range(${ROWS}) t(i)`;
 
-async function footer(file: string): Promise<FileMetaData> {
-  const src = await fileSource(file);
-  try {
-    return await parquetFooter(src);
-  } finally {
-    await src.close?.();
-  }
-}
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -65,14 +56,7 @@ async function streamedRows(file: string, columns: readonly string[] | undefined
   const end = to ?? Number(md.num_rows);
   const cols = streamedColumns(md, start, end, columns);
   expect(cols, `${file} ${String(columns)} streamed`).toBeDefined();
-  const src = await fileSource(file);
-  const out: Record<string, unknown>[] = [];
-  try {
-    for await (const rec of readStreamedColumns(src, md, start, end, cols!)) out.push(decoded(rec) as Record<string, unknown>);
-  } finally {
-    await src.close?.();
-  }
-  return out;
+  return drainSource(file, (src) => readStreamedColumns(src, md, start, end, cols!), (rec) => decoded(rec) as Record<string, unknown>);
 }
 
 const files: Record<string, string> = {};

@@ -8,21 +8,19 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { FileMetaData } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { tableFromArrays, tableToIPC } from "apache-arrow";
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, WriterVersion, writeParquet } from "parquet-wasm/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLoader, type ByteSource } from "../../loaders/index.js";
 import { fileSource } from "../../loaders/bytes.js";
-import { parquetFooter } from "../../loaders/parquet.js";
 import { streamedColumns } from "../../loaders/parquet-columns.js";
 import { READ_WINDOW, readTextColumn, streamableTextColumn, WHOLE_CHUNK_MAX } from "../../loaders/parquet-text.js";
 import { zstdDecompressOneShot } from "../../loaders/zstd.js";
 import { parquetHeader } from "hyparquet/src/column.js";
 import { InputFormatError } from "../../src/errors.js";
 import { hasShared, sharedPath } from "../shared.js";
-import { collect, lit, sql, take, tempDir } from "./helpers.js";
+import { collect, drainSource, footer, lit, sql, take, tempDir } from "./helpers.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -32,15 +30,6 @@ const ROWS = 3000;
 const VALUES = `SELECT CASE WHEN i % 7 = 3 THEN NULL WHEN i % 11 = 0 THEN '' WHEN i % 997 = 5 THEN repeat('long é漢😀 ' || i::VARCHAR, 40000)
   ELSE repeat(chr((65 + i % 26)::INTEGER) || 'é漢😀 ' || i::VARCHAR, 1 + (i * 37) % 50) END AS text FROM range(${ROWS}) t(i)`;
 
-/** The footer as the loader reads it (which also loads hyparquet for the schema helpers). */
-async function footer(file: string): Promise<FileMetaData> {
-  const src = await fileSource(file);
-  try {
-    return await parquetFooter(src);
-  } finally {
-    await src.close?.();
-  }
-}
 
 async function duckValues(file: string, column = "text"): Promise<(string | null)[]> {
   return (await sql(`SELECT ${column} AS v FROM ${lit(file)}`)).map((r) => r["v"] as string | null);
@@ -57,14 +46,7 @@ async function streamed(file: string, from: number, to: number): Promise<(string
   const md = await footer(file);
   const col = streamableTextColumn(md, from, to, "text");
   expect(col).toBeDefined();
-  const src = await fileSource(file);
-  const out: (string | null)[] = [];
-  try {
-    for await (const v of readTextColumn(src, md, from, to, col!)) out.push(v === null ? null : decoder.decode(v));
-  } finally {
-    await src.close?.();
-  }
-  return out;
+  return drainSource(file, (src) => readTextColumn(src, md, from, to, col!), (v) => (v === null ? null : decoder.decode(v)));
 }
 
 const files: Record<string, string> = {};
