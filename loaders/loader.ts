@@ -11,7 +11,7 @@ import { chatTurnColumns, documentMaker, neededColumns } from "./document.js";
 import type { DocumentMaker } from "./document.js";
 import type { HttpOptions } from "./http.js";
 import { forChunksIn, releasePageMemory, topLevelColumns } from "./parquet.js";
-import { streamedColumns } from "./parquet-columns.js";
+import { readsLeaf, streamedColumns } from "./parquet-columns.js";
 import { streamedChunkBytes } from "./parquet-text.js";
 import { makePlan } from "./plan.js";
 import { columnChunkRanges, ReadAhead } from "./readahead.js";
@@ -166,9 +166,13 @@ export class Loader implements AsyncIterableIterator<Document> {
       if (footer === undefined) continue;
       if (!columnsOf.has(piece.file)) columnsOf.set(piece.file, this.wantedColumns(footer));
       const columns = columnsOf.get(piece.file);
-      const streamed = streamedColumns(footer, piece.start, piece.end, columns, this.chatColumns(footer)) !== undefined;
+      const streamed = streamedColumns(footer, piece.start, piece.end, columns, this.chatColumns(footer));
+      const leaf = streamed === undefined ? undefined : readsLeaf(streamed); // leaves left out are never read
       let bytes = 0;
-      forChunksIn(footer, piece.start, piece.end, columns, (m) => (bytes += streamed ? streamedChunkBytes(m) : Number(m.total_uncompressed_size)));
+      forChunksIn(footer, piece.start, piece.end, columns, (m) => {
+        if (leaf === undefined) bytes += Number(m.total_uncompressed_size);
+        else if (leaf(m.path_in_schema)) bytes += streamedChunkBytes(m);
+      });
       if (bytes > most) most = bytes;
     }
     return most;
@@ -339,7 +343,8 @@ export class Loader implements AsyncIterableIterator<Document> {
     const next = this.pieceIdx + 1 < (this.opts.stopAtPiece ?? Infinity) ? this.pieces[this.pieceIdx + 1] : undefined;
     let onRowsRead: (() => void) | undefined;
     if (src instanceof ReadAhead && footer && next?.file === piece.file) {
-      const ranges = columnChunkRanges(footer, next.start, columns);
+      const streamed = streamedColumns(footer, next.start, next.end, columns, this.chatColumns(footer));
+      const ranges = columnChunkRanges(footer, next.start, columns, streamed === undefined ? undefined : readsLeaf(streamed));
       if (ranges.reduce((n, [a, b]) => n + b - a, 0) <= READ_AHEAD_MAX_BYTES) onRowsRead = () => src.prefetch(ranges);
     }
     const chatColumns = footer ? this.chatColumns(footer) : [];

@@ -22,7 +22,7 @@ export function isNested(c: StreamedColumn): c is NestedColumn {
  * The columns of rows `[rowStart, rowEnd)` read as streams: `columns` (all of the file's top-level
  * columns when undefined) when each can be, else undefined (the rows are read whole by
  * `readParquetRows`). Of `chatColumns`, read only as chat turns, a turn's fields other than
- * `CHAT_TURN_FIELDS` may be left out (a number beside the text does not stop the streaming).
+ * `CHAT_TURN_FIELDS` are left out and never read (a number or an image beside the text).
  */
 export function streamedColumns(md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly string[] | undefined, chatColumns: readonly string[] = []): StreamedColumn[] | undefined {
   const names = columns ?? topLevelColumns(md);
@@ -35,6 +35,16 @@ export function streamedColumns(md: FileMetaData, rowStart: number, rowEnd: numb
     out.push(col);
   }
   return out;
+}
+
+/** The leaves streamed columns read, as a test of a column chunk's `path_in_schema`. */
+export function readsLeaf(columns: readonly StreamedColumn[]): (path: readonly string[]) => boolean {
+  const paths = new Set<string>();
+  for (const c of columns) {
+    if (isNested(c)) for (const l of c.leaves) paths.add(l.path.join("\u0000"));
+    else paths.add(c.name);
+  }
+  return (path) => paths.has(path.join("\u0000"));
 }
 
 /** One column's values for rows `[rowStart, rowEnd)`, one per row. */

@@ -52,8 +52,8 @@ class ShapeBuilder {
 
   constructor(
     private readonly accept: (path: readonly string[], tree: SchemaTree) => boolean,
-    /** Struct fields that may be left out when they cannot be streamed (none when undefined). */
-    private readonly droppable?: (field: string) => boolean,
+    /** The only struct fields read (all when undefined): the others are left out, never read. */
+    private readonly keep?: ReadonlySet<string>,
   ) {}
 
   /** The shape of `tree`, whose parent is at definition level `def` and repetition level `rep`. */
@@ -89,11 +89,10 @@ class ShapeBuilder {
     const first = this.leaves.length;
     const fields: [string, Shape][] = [];
     for (const child of tree.children) {
-      const before = this.leaves.length;
+      if (this.keep !== undefined && !this.keep.has(child.element.name)) continue;
       const s = this.node(child, def, rep);
-      if (s !== undefined) fields.push([child.element.name, s]);
-      else if (this.droppable?.(child.element.name) === true) this.leaves.length = before; // left out, with any leaf it added
-      else return undefined;
+      if (s === undefined) return undefined;
+      fields.push([child.element.name, s]);
     }
     // a struct is located by its leaves: one left with none cannot be read
     return this.leaves.length === first ? undefined : { kind: "struct", nullDef, fields, leaves: range(first, this.leaves.length) };
@@ -108,16 +107,14 @@ function range(from: number, to: number): number[] {
 
 /**
  * Column `name` when it is nested (a list or struct) and every leaf under it is streamable text.
- * With `keep`, a struct field not in it whose leaves are not (a number, a timestamp) is left out of
- * the rows instead: a chat turn's `weight` beside `from` and `value`.
+ * With `keep`, only struct fields named in it are read (and must be streamable): the others are left
+ * out of the rows, never read — a chat turn's `weight` beside `from` and `value`, or an image beside
+ * a content part's `text`.
  */
 export function streamableNestedColumn(md: FileMetaData, rowStart: number, rowEnd: number, name: string, keep?: ReadonlySet<string>): NestedColumn | undefined {
   const tree = topLevelColumn(md, name);
   if (tree === undefined || (tree.children.length === 0 && tree.element.repetition_type !== "REPEATED")) return undefined;
-  const b = new ShapeBuilder(
-    (path, leaf) => streamableLeaf(md, rowStart, rowEnd, path, leaf.element),
-    keep === undefined ? undefined : (field) => !keep.has(field),
-  );
+  const b = new ShapeBuilder((path, leaf) => streamableLeaf(md, rowStart, rowEnd, path, leaf.element), keep);
   const shape = b.node(tree, 0, 0);
   return shape === undefined ? undefined : { name, shape, leaves: b.leaves };
 }

@@ -59,9 +59,10 @@ export class ReadAhead implements ByteSource {
  * Byte ranges of the given top-level columns in the row group holding `row`: one span when the
  * chunks are adjacent enough (≤ 25% gap), else one range per chunk.
  */
-export function columnChunkRanges(md: FileMetaData, row: number, columns: readonly string[] | undefined): [number, number][] {
+export function columnChunkRanges(md: FileMetaData, row: number, columns: readonly string[] | undefined, leaf?: (path: readonly string[]) => boolean): [number, number][] {
   const ranges: [number, number][] = [];
   forChunksIn(md, row, row + 1, columns, (m) => {
+    if (leaf !== undefined && !leaf(m.path_in_schema)) return;
     const start = Number(m.dictionary_page_offset || m.data_page_offset);
     ranges.push([start, start + Number(m.total_compressed_size)]);
   });

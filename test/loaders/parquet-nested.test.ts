@@ -11,8 +11,11 @@ import { join } from "node:path";
 import type { FileMetaData } from "hyparquet";
 import { Field, List, Struct, Table, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, WriterVersion, writeParquet } from "parquet-wasm/node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLoader } from "../../loaders/index.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createLoader, type ByteSource } from "../../loaders/index.js";
+import { fileSource } from "../../loaders/bytes.js";
+import { streamedChunkBytes } from "../../loaders/parquet-text.js";
+import { ReadAhead } from "../../loaders/readahead.js";
 import { topLevelColumns } from "../../loaders/parquet.js";
 import { isNested, readStreamedColumns, streamedColumns } from "../../loaders/parquet-columns.js";
 import { InputFormatError } from "../../src/errors.js";
@@ -203,11 +206,61 @@ describe("ShareGPT turns with a number beside the text (a per-turn weight)", () 
     const fromParquet = await collect(createLoader({ sources: parquet, document: { kind: "chat" } }));
     expect(fromParquet.map((d) => d.messages)).toEqual(fromJsonl.map((d) => d.messages));
     expect(fromParquet.length).toBe(3000);
-    // the loader streams it: a piece holds its compressed chunks (zstd), not the row group decoded
+    // the loader streams it: a piece holds its compressed chunks (zstd) but the weight's, which is never
+    // read, not the row group decoded
     const largest = (size: (m: NonNullable<FileMetaData["row_groups"][number]["columns"][number]["meta_data"]>) => bigint): number =>
-      Math.max(...md.row_groups.map((rg) => rg.columns.reduce((n, c) => n + Number(size(c.meta_data!)), 0)));
+      Math.max(...md.row_groups.map((rg) => rg.columns.reduce((n, c) => n + (c.meta_data!.path_in_schema.at(-1) === "weight" ? 0 : Number(size(c.meta_data!))), 0)));
     expect(largest((m) => m.total_compressed_size)).toBeLessThan(largest((m) => m.total_uncompressed_size));
     expect(await createLoader({ sources: parquet }).largestPieceBytes()).toBe(largest((m) => m.total_compressed_size));
+  });
+});
+
+describe("multimodal chat turns (content parts with an image beside the text)", () => {
+  it("read as documents, never read the images' column chunks, and give duckdb's text", async () => {
+    const file = join(tmp.dir, "multimodal.parquet");
+    await sql(`COPY (SELECT [{'role': 'user', 'content': [{'type': 'text', 'text': 'describe ' || i::VARCHAR, 'image': NULL}, {'type': 'image', 'text': NULL, 'image': (SELECT string_agg(md5((i * 100 + j)::VARCHAR), '') FROM range(20) t2(j))::BLOB}]},
+        {'role': 'assistant', 'content': [{'type': 'text', 'text': 'a picture ' || i::VARCHAR, 'image': NULL}]}] AS messages
+      FROM range(5000) t(i)) TO ${lit(file)} (FORMAT parquet, ROW_GROUP_SIZE 2048)`);
+    const md = await footer(file);
+    const images = md.row_groups.map((rg) => rg.columns.find((c) => c.meta_data?.path_in_schema.at(-1) === "image")!.meta_data!);
+    expect(images.length).toBe(3);
+    expect(images.every((m) => Number(m.total_compressed_size) > 100_000)).toBe(true);
+    const cols = streamedColumns(md, 0, 5000, ["messages"], ["messages"]);
+    expect(cols?.map((c) => (isNested(c) ? c.leaves.map((l) => l.path.at(-1)) : []))).toEqual([["role", "type", "text"]]);
+    const base = await fileSource(file);
+    const reads: [number, number][] = [];
+    const src: ByteSource = { name: base.name, byteLength: base.byteLength, slice: (a, b) => (reads.push([a, b ?? base.byteLength]), base.slice(a, b)) };
+    const got: unknown[] = [];
+    try {
+      for await (const rec of readStreamedColumns(src, md, 0, 5000, cols!)) got.push(decoded(rec["messages"]));
+    } finally {
+      await base.close?.();
+    }
+    for (const m of images) {
+      const start = Number(m.dictionary_page_offset ?? m.data_page_offset);
+      const end = start + Number(m.total_compressed_size);
+      expect(reads.filter(([a, b]) => a < end && b > start)).toEqual([]);
+    }
+    const want = (await duckRows(file, ["messages"])).map((r) =>
+      (r["messages"] as { role: string; content: { type: string; text: string | null }[] }[]).map((m) => ({ role: m.role, content: m.content.map((p) => ({ type: p.type, text: p.text })) })),
+    );
+    expect(got).toEqual(want);
+    // through the loader: the images count in no piece's bytes, and the next row group is read ahead without them
+    const spy = vi.spyOn(ReadAhead.prototype, "prefetch");
+    try {
+      const loader = createLoader({ sources: file, document: { kind: "chat" } });
+      const docs = await collect(loader);
+      expect(docs[7]!.messages).toEqual([
+        { role: "user", content: "describe 7" },
+        { role: "assistant", content: "a picture 7" },
+      ]);
+      expect(spy).toHaveBeenCalledTimes(2);
+      for (const [a, b] of spy.mock.calls.flatMap((c) => c[0])) for (const m of images) expect(b <= Number(m.data_page_offset) || a >= Number(m.data_page_offset) + Number(m.total_compressed_size)).toBe(true);
+      const textOnly = Math.max(...md.row_groups.map((rg) => rg.columns.filter((c) => c.meta_data!.path_in_schema.at(-1) !== "image").reduce((n, c) => n + streamedChunkBytes(c.meta_data!), 0)));
+      expect(await loader.largestPieceBytes()).toBe(textOnly);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
