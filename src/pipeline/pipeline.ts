@@ -8,8 +8,9 @@
  * `PieceTask`), so reading and parsing run in parallel too and the main thread only packs; a piece
  * comes back in parts (`parts.ts`), consumed in piece order, so batches equal the single-threaded
  * run's. Otherwise (a shuffle buffer, few pieces, or parquet row groups too large to hold one per
- * worker) the main thread reads and workers tokenize chunks of `chunkDocs` documents. Chunk buffers
- * are reused once the packer is done with their documents.
+ * worker) the main thread reads and workers tokenize chunks of `chunkDocs` documents (or 128 Ki
+ * characters), written into one buffer each as they are read and moved to the worker
+ * (`doc-bytes.ts`). Chunk buffers are reused once the packer is done with their documents.
  *
  * Resume is exact and replays nothing. Chunks (a chunk of documents, or one loader piece) are consumed
  * in order, and `state()` records where the consumer stands inside the head chunk: the loader state
@@ -69,7 +70,10 @@ export interface PipelineOptions {
   encode?: Omit<EncodeDocumentOptions, "template">;
   /** Tokenizer worker threads; 0 tokenizes on the calling thread. @default os.availableParallelism() */
   workers?: number;
-  /** Documents per chunk (one worker task, one loader-state snapshot). @default 256 */
+  /**
+   * Documents per chunk (one worker task, one loader-state snapshot). A chunk for a worker also ends
+   * once it holds 128 Ki characters of text (see `CHUNK_CHARS`). @default 256
+   */
   chunkDocs?: number;
   /** Chunks (or pieces, when workers read) in flight. @default 2 × workers; workers + 1 when workers read; 1 without workers */
   prefetch?: number;
