@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { expect } from "vitest";
+import { InputFormatError } from "../../src/errors.js";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { FileMetaData } from "hyparquet";
 import type { ByteSource, Document } from "../../loaders/index.js";
@@ -40,6 +42,20 @@ export async function drainSource<T, U>(file: string, read: (src: ByteSource) =>
     await src.close?.();
   }
   return out;
+}
+
+/**
+ * Checks that `err` is an InputFormatError naming `file` and `field`, at a row of row group `group`
+ * of `md` (where damaged bytes were).
+ */
+export function expectErrorInRowGroup(err: unknown, file: string, field: string, md: FileMetaData, group: number): void {
+  expect(err).toBeInstanceOf(InputFormatError);
+  const e = err as InputFormatError;
+  expect(e.context).toMatchObject({ file, field });
+  let first = 0;
+  for (let g = 0; g < group; g++) first += Number(md.row_groups[g]!.num_rows);
+  expect(e.context.row).toBeGreaterThanOrEqual(first);
+  expect(e.context.row, e.message).toBeLessThan(first + Number(md.row_groups[group]!.num_rows));
 }
 
 /** Drains an async iterable of documents. */

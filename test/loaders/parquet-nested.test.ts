@@ -20,7 +20,7 @@ import { topLevelColumns } from "../../loaders/parquet.js";
 import { isNested, readStreamedColumns, streamedColumns } from "../../loaders/parquet-columns.js";
 import { InputFormatError } from "../../src/errors.js";
 import { hasShared, sharedPath } from "../shared.js";
-import { collect, drainSource, footer, lit, sql, take, tempDir } from "./helpers.js";
+import { collect, drainSource, expectErrorInRowGroup, footer, lit, sql, take, tempDir } from "./helpers.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -309,22 +309,10 @@ describe("readNestedColumn on corrupt files", () => {
     const bytes = new Uint8Array(readFileSync(files["zstd"]!));
     const md = await footer(files["zstd"]!);
     const chunk = md.row_groups[1]!.columns.find((c) => c.meta_data?.path_in_schema.at(-1) === "content")!.meta_data!;
-    const first = Number(md.row_groups[0]!.num_rows);
-    const end = first + Number(md.row_groups[1]!.num_rows);
     const mid = Number(chunk.data_page_offset) + Math.floor(Number(chunk.total_compressed_size) / 2);
     bytes.fill(0xff, mid, mid + 64);
     const bad = join(tmp.dir, "damaged-chat.parquet");
     writeFileSync(bad, bytes);
-    let err: unknown;
-    try {
-      await streamedRows(bad, undefined);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(InputFormatError);
-    expect((err as InputFormatError).context).toMatchObject({ file: bad, field: "messages.list.element.content" });
-    const row = (err as InputFormatError).context.row!;
-    expect(row).toBeGreaterThanOrEqual(first);
-    expect(row, (err as Error).message).toBeLessThan(end);
+    expectErrorInRowGroup(await streamedRows(bad, undefined).catch((e: unknown) => e), bad, "messages.list.element.content", md, 1);
   });
 });
