@@ -217,10 +217,9 @@ export const CHAT_TURN_FIELDS: ReadonlySet<string> = new Set(["role", "content",
  * `conversations`), of whose turns only {@link CHAT_TURN_FIELDS} are used.
  */
 export function chatTurnColumns(spec: DocumentSpec, available: readonly string[]): string[] {
+  // a field or template reads these columns as text, not as turns
   if (spec.template !== undefined || spec.field !== undefined) return [];
-  const kind = spec.kind ?? "auto";
-  if (kind !== "chat" && kind !== "auto") return [];
-  return available.filter((n) => n === "messages" || n === "conversations");
+  return (neededColumns(spec, available) ?? []).filter((n) => n === "messages" || n === "conversations");
 }
 
 function topLevel(field: string, available: readonly string[]): string {

@@ -8,7 +8,7 @@ import { InputFormatError } from "../src/errors.js";
 import { CHAT_TURN_FIELDS } from "./document.js";
 import { topLevelColumns } from "./parquet.js";
 import { readNestedColumn, streamableNestedColumn, type NestedColumn } from "./parquet-nested.js";
-import { readTextColumn, streamableTextColumn, type TextColumn } from "./parquet-text.js";
+import { afterAllOf, readTextColumn, streamableTextColumn, type TextColumn } from "./parquet-text.js";
 import type { ByteSource } from "./types.js";
 
 /** A column read as a stream: flat text, or nested (`shape` set). */
@@ -58,8 +58,7 @@ function readColumn(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd:
  * called once every column's last byte is read.
  */
 export async function* readStreamedColumns(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, columns: readonly StreamedColumn[], onAllRead?: () => void): AsyncGenerator<Record<string, unknown>, void, undefined> {
-  let unread = columns.length;
-  const allRead = onAllRead === undefined ? undefined : () => --unread === 0 && onAllRead();
+  const allRead = afterAllOf(columns.length, onAllRead);
   const streams = columns.map((c) => readColumn(src, md, rowStart, rowEnd, c, allRead));
   try {
     for (let row = rowStart; row < rowEnd; row++) {

@@ -15,7 +15,7 @@
 import type { FileMetaData, SchemaTree } from "hyparquet";
 import { InputFormatError } from "../src/errors.js";
 import { topLevelColumn } from "./parquet.js";
-import { ChunkPages, chunksIn, columnState, corrupt, NEED_INPUT, streamableLeaf, whenLoaded, type ChunkIn, type ColumnState, type DataPage } from "./parquet-text.js";
+import { afterAllOf, ChunkPages, chunksIn, columnState, corrupt, readAfter, streamableLeaf, type ChunkIn, type ColumnState, type DataPage } from "./parquet-text.js";
 import type { ByteSource } from "./types.js";
 
 /** One leaf of a nested column: its path in the schema, its highest levels, whether it is annotated as text. */
@@ -220,12 +220,7 @@ class LeafStream {
         try {
           v = page.read();
         } catch (err) {
-          if (err !== NEED_INPUT) throw corrupt(this.src, this.row, this.field, err);
-          try {
-            v = await whenLoaded(page.read, page.refill);
-          } catch (err2) {
-            throw corrupt(this.src, this.row, this.field, err2);
-          }
+          v = await readAfter(page, err, (e) => corrupt(this.src, this.row, this.field, e));
         }
         // the view is valid until the next read
         if (out !== undefined) value = text ? textValue(v) : v.slice();
@@ -330,8 +325,7 @@ function skipOne<T>(under: readonly number[], rows: readonly LeafRow[], leaves: 
  */
 export async function* readNestedColumn(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, column: NestedColumn, onAllRead?: () => void): AsyncGenerator<unknown, void, undefined> {
   const { leaves, shape } = column;
-  let unread = leaves.length;
-  const allRead = onAllRead === undefined ? undefined : () => --unread === 0 && onAllRead();
+  const allRead = afterAllOf(leaves.length, onAllRead);
   const streams = leaves.map((l) => new LeafStream(src, md, rowStart, rowEnd, l, allRead));
   const rows = leaves.map(() => new LeafRow());
   const at = new Int32Array(leaves.length);

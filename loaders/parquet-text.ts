@@ -242,7 +242,7 @@ async function pageHeader(bytes: ChunkBytes): Promise<PageHeader> {
  * Thrown by {@link StepReader} when the page's next bytes are not loaded yet: load more
  * (`PageWindow.load`) and make the same call again, which goes on where it stopped.
  */
-export const NEED_INPUT = new Error("page input not loaded yet");
+const NEED_INPUT = new Error("page input not loaded yet");
 
 /** A page's values region (`total` bytes) as a byte stream over its steps (see `PageSteps`). */
 class StepReader {
@@ -334,7 +334,7 @@ class StepReader {
 }
 
 /** Calls `read` until it stops throwing {@link NEED_INPUT}, awaiting `refill` (more input or output) in between. */
-export async function whenLoaded<T>(read: () => T, refill: () => Promise<void>): Promise<T> {
+async function whenLoaded<T>(read: () => T, refill: () => Promise<void>): Promise<T> {
   for (;;) {
     try {
       return read();
@@ -647,7 +647,30 @@ export class ChunkPages {
 }
 
 /**
- * The values of `column` (see {@link streamableTextColumns}) for rows `[rowStart, rowEnd)`, one per
+ * The page's next value after `page.read()` threw `err`: {@link NEED_INPUT} is waited out (more input
+ * loaded, the read made again); any other error, or one while waiting, is thrown as `fail` makes it
+ * (naming the file, row and column). The sync read is the readers' fast path; this is the slow one.
+ */
+export async function readAfter(page: DataPage, err: unknown, fail: (err: unknown) => Error): Promise<Uint8Array> {
+  if (err !== NEED_INPUT) throw fail(err);
+  try {
+    return await whenLoaded(page.read, page.refill);
+  } catch (e) {
+    throw fail(e);
+  }
+}
+
+/**
+ * Calls `onAllRead` once `count` readers have each called the function returned (undefined when
+ * there is nothing to call).
+ */
+export function afterAllOf(count: number, onAllRead: (() => void) | undefined): (() => void) | undefined {
+  let left = count;
+  return onAllRead === undefined ? undefined : () => void (--left === 0 && onAllRead());
+}
+
+/**
+ * The values of `column` (see {@link streamableTextColumn}) for rows `[rowStart, rowEnd)`, one per
  * row in order: the value's UTF-8 bytes, or null. Each view is valid until the generator resumes.
  * `onAllRead` is called once the last byte the range needs has been read from the source. Errors name
  * the file and the row.
@@ -684,12 +707,7 @@ export async function* readTextColumn(src: ByteSource, md: FileMetaData, rowStar
               try {
                 v = page.read();
               } catch (err) {
-                if (err !== NEED_INPUT) throw corrupt(src, pageRow, column, err);
-                try {
-                  v = await whenLoaded(page.read, page.refill);
-                } catch (err2) {
-                  throw corrupt(src, pageRow, column, err2);
-                }
+                v = await readAfter(page, err, (e) => corrupt(src, pageRow, column, e));
               }
             }
             if (pageRow < row) continue;
