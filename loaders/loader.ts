@@ -334,6 +334,7 @@ export class Loader implements AsyncIterableIterator<Document> {
     const file = plan.files[piece.file]!;
     const footer = plan.footers.get(piece.file);
     const columns = footer ? checkColumns(file.name, footer, this.wantedColumns(footer)) : undefined;
+    const chatColumns = footer ? this.chatColumns(footer) : [];
     const resume = this.resume;
     this.cur.nextOffset = resume?.offset ?? -1;
     this.cur.nextLine = resume?.line ?? -1;
@@ -343,11 +344,10 @@ export class Loader implements AsyncIterableIterator<Document> {
     const next = this.pieceIdx + 1 < (this.opts.stopAtPiece ?? Infinity) ? this.pieces[this.pieceIdx + 1] : undefined;
     let onRowsRead: (() => void) | undefined;
     if (src instanceof ReadAhead && footer && next?.file === piece.file) {
-      const streamed = streamedColumns(footer, next.start, next.end, columns, this.chatColumns(footer));
+      const streamed = streamedColumns(footer, next.start, next.end, columns, chatColumns);
       const ranges = columnChunkRanges(footer, next.start, columns, streamed === undefined ? undefined : readsLeaf(streamed));
       if (ranges.reduce((n, [a, b]) => n + b - a, 0) <= READ_AHEAD_MAX_BYTES) onRowsRead = () => src.prefetch(ranges);
     }
-    const chatColumns = footer ? this.chatColumns(footer) : [];
     return readPiece(piece, resume, { file, src, footer, columns, chatColumns, skipBad: this.opts.skipBad ?? false, stats: this.statsV, ...(onRowsRead ? { onRowsRead } : {}) }, this.cur);
   }
 

@@ -221,10 +221,10 @@ export class ChunkBuilder {
 }
 
 /**
- * Encode `docs` into one chunk buffer (a {@link ChunkBuilder} over the array). The same code runs on
+ * Encode `docs` into one chunk buffer (a {@link ChunkBuilder} over them). The same code runs on
  * worker threads and on the calling thread, so both produce identical bytes.
  */
-export function encodeChunk(tokenizer: Tokenizer, docs: readonly SftDocument[], options: EncodeDocumentOptions): ArrayBuffer {
+export function encodeChunk(tokenizer: Tokenizer, docs: Iterable<SftDocument>, options: EncodeDocumentOptions): ArrayBuffer {
   const b = new ChunkBuilder(tokenizer, options);
   try {
     for (const d of docs) b.add(d);

@@ -8,8 +8,8 @@ import { ChunkBuilder, encodeChunk, resolveTemplate, type EncodeSpec } from "./c
 
 /** Encodes a chunk of documents into one buffer (see `chunk.ts`). */
 export interface ChunkEncoder {
-  /** Encode a whole array of documents into one chunk buffer. */
-  (docs: readonly SftDocument[]): ArrayBuffer;
+  /** Encode documents (an array, or read one at a time from a `DocWriter` buffer) into one chunk buffer. */
+  (docs: Iterable<SftDocument>): ArrayBuffer;
   /** A builder to encode documents one at a time as they are read. */
   builder(): ChunkBuilder;
 }
@@ -25,7 +25,7 @@ export function encoderFor(spec: EncodeSpec): Promise<ChunkEncoder> {
       const tokenizer = await loadTokenizer(spec.tokenizer);
       const template = spec.template === undefined ? undefined : await resolveTemplate(spec.template);
       const options = { ...spec.encode, ...(template !== undefined ? { template } : {}) };
-      const encode = (docs: readonly SftDocument[]): ArrayBuffer => encodeChunk(tokenizer, docs, options);
+      const encode = (docs: Iterable<SftDocument>): ArrayBuffer => encodeChunk(tokenizer, docs, options);
       return Object.assign(encode, { builder: () => new ChunkBuilder(tokenizer, options) });
     })();
     cache.set(key, p);

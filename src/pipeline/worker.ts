@@ -122,13 +122,8 @@ export default async function runTask(task: EncodeTask | PieceTask | ShareTask):
       // a result object whose two buffers are moved: tinypool's transferable wrapper
       return Tinypool.move({ [Tinypool.transferableSymbol]: [r.buffer, r.at.buffer], [Tinypool.valueSymbol]: r } as unknown as Parameters<typeof Tinypool.move>[0]);
     }
-    const chunk = (await encoderFor(task.spec)).builder();
-    try {
-      for (const doc of readDocs(task.docs)) chunk.add(doc);
-      return Tinypool.move(chunk.finish());
-    } finally {
-      chunk.abandon();
-    }
+    // each document is read from the buffer as it is encoded, so its text dies young
+    return Tinypool.move((await encoderFor(task.spec))(readDocs(task.docs)));
   } catch (err) {
     const failure: TaskFailure = { error: toRemoteError(err) };
     return failure;
