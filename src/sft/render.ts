@@ -91,15 +91,15 @@ function skeletonKey(messages: readonly ChatMessage[], opts: RenderOptions): str
 }
 
 function skeletonOf(t: ChatTemplate, messages: readonly ChatMessage[], opts: RenderOptions): Skeleton {
+  const fresh = (): Skeleton => cutSkeleton(render(t, messages.map((m, i) => ({ ...m, content: sentinel(i) })), opts, "the conversation skeleton"));
   const key = skeletonKey(messages, opts);
-  let cache = key === undefined ? undefined : skeletons.get(t);
-  const hit = key === undefined ? undefined : cache?.get(key);
-  if (hit !== undefined) return hit;
-  const cut = cutSkeleton(render(t, messages.map((m, i) => ({ ...m, content: sentinel(i) })), opts, "the conversation skeleton"));
-  if (key !== undefined) {
-    if (cache === undefined) skeletons.set(t, (cache = new Map()));
+  if (key === undefined) return fresh();
+  let cache = skeletons.get(t);
+  if (cache === undefined) skeletons.set(t, (cache = new Map()));
+  let cut = cache.get(key);
+  if (cut === undefined) {
     if (cache.size >= SKELETONS_PER_TEMPLATE) cache.clear();
-    cache.set(key, cut);
+    cache.set(key, (cut = fresh()));
   }
   return cut;
 }
