@@ -11,8 +11,7 @@ import { chatTurnColumns, documentMaker, neededColumns } from "./document.js";
 import type { DocumentMaker } from "./document.js";
 import type { HttpOptions } from "./http.js";
 import { forChunksIn, releasePageMemory, topLevelColumns } from "./parquet.js";
-import { readsLeaf, streamedColumns } from "./parquet-columns.js";
-import { streamedChunkBytes } from "./parquet-text.js";
+import { leafBytes, readsLeaf, streamedColumns } from "./parquet-columns.js";
 import { makePlan } from "./plan.js";
 import { columnChunkRanges, ReadAhead } from "./readahead.js";
 import type { Piece, Plan } from "./plan.js";
@@ -167,12 +166,9 @@ export class Loader implements AsyncIterableIterator<Document> {
       if (!columnsOf.has(piece.file)) columnsOf.set(piece.file, this.wantedColumns(footer));
       const columns = columnsOf.get(piece.file);
       const streamed = streamedColumns(footer, piece.start, piece.end, columns, this.chatColumns(footer));
-      const leaf = streamed === undefined ? undefined : readsLeaf(streamed); // leaves left out are never read
+      const held = streamed === undefined ? undefined : leafBytes(streamed); // leaves left out are never read
       let bytes = 0;
-      forChunksIn(footer, piece.start, piece.end, columns, (m) => {
-        if (leaf === undefined) bytes += Number(m.total_uncompressed_size);
-        else if (leaf(m.path_in_schema)) bytes += streamedChunkBytes(m);
-      });
+      forChunksIn(footer, piece.start, piece.end, columns, (m) => (bytes += held === undefined ? Number(m.total_uncompressed_size) : (held(m) ?? 0)));
       if (bytes > most) most = bytes;
     }
     return most;

@@ -100,3 +100,13 @@ export function rawSteps(input: PageInput, from: number, expected: number): Page
     close: () => (closed = true),
   };
 }
+
+/** An LZ77 copy (snappy's, lz4's match): `n` bytes from `offset` back, byte by byte where they overlap (a repeating run). */
+export function copyBack(out: Uint8Array, op: number, offset: number, n: number): void {
+  const from = op - offset;
+  if (offset >= n && n >= 32) {
+    out.copyWithin(op, from, from + n);
+    return;
+  }
+  for (let i = 0; i < n; i++) out[op + i] = out[from + i]!;
+}

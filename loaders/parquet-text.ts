@@ -8,11 +8,12 @@
  * Streamed: a top-level BYTE_ARRAY column (string-annotated or plain binary, required or optional)
  * whose data pages are PLAIN or dictionary-encoded (what pyarrow writes: a dictionary, then PLAIN
  * pages once it is full) or delta-encoded (DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY: data pages v2
- * of duckdb, parquet-mr, arrow-rs), uncompressed, zstd, snappy, gzip or brotli, in data pages v1 or v2. A
+ * of duckdb, parquet-mr, arrow-rs), uncompressed, zstd, snappy, gzip, brotli or lz4 (LZ4_RAW, and
+ * LZ4 in Hadoop's framing or bare), in data pages v1 or v2. A
  * dictionary page is held decoded while its chunk is read, and a delta-encoded page's body while it
  * is read (its lengths lead its values). A document built from several such columns (a template, a
  * prompt and a completion) streams each side by side. A piece that needs any other column
- * (lz4 pages, numbers; nested text columns are streamed by `parquet-nested.ts`) is read whole by
+ * (numbers; nested text columns are streamed by `parquet-nested.ts`) is read whole by
  * `readParquetRows`.
  */
 import type { ColumnMetaData, FileMetaData, PageHeader, SchemaElement } from "hyparquet";
@@ -23,6 +24,7 @@ import type { ByteSource } from "./types.js";
 import { snappyDecompressFresh, snappyPages, type SnappyPages } from "./snappy.js";
 import { snappyPageSteps } from "./snappy-steps.js";
 import { ZlibSteps } from "./zlib-steps.js";
+import { lz4Decompress, lz4IsHadoop, lz4PageSteps } from "./lz4-steps.js";
 import { HUNGRY, inputComplete, rawSteps, wholeInput, wholePage, type PageInput, type PageSteps } from "./page-steps.js";
 import { zstdDecompressInto, zstdOneShot, zstdPageSteps } from "./zstd.js";
 
@@ -33,7 +35,7 @@ async function loadHeaderParser(): Promise<(reader: { view: DataView; offset: nu
   return (headerParser ??= (await import("hyparquet/src/column.js")).parquetHeader);
 }
 
-const STREAM_CODECS = new Set(["UNCOMPRESSED", "ZSTD", "SNAPPY", "GZIP", "BROTLI"]);
+const STREAM_CODECS = new Set(["UNCOMPRESSED", "ZSTD", "SNAPPY", "GZIP", "BROTLI", "LZ4_RAW", "LZ4"]);
 /**
  * Encodings a streamed chunk may list: PLAIN, dictionary or delta-encoded values, RLE or BIT_PACKED
  * levels (the deprecated one, which parquet-mr lists for the repetition levels a top-level column
@@ -422,6 +424,12 @@ class PageDecoder {
       return whole !== undefined ? wholePage(whole) : snappyPageSteps(input, from, size, snappyDecompressFresh);
     }
     if (codec === "GZIP" || codec === "BROTLI") return new ZlibSteps(input, from, size, () => input.load(), codec);
+    if (codec === "LZ4_RAW") return lz4PageSteps(input, from, size, false);
+    if (codec === "LZ4") {
+      // the first block header tells the framing (it is loaded but on a page whose levels fill a window)
+      const head = (input.start + input.buf.byteLength - from < Math.min(8, input.size - from) ? await input.all() : input.buf).subarray(from - input.start, from - input.start + 8);
+      return lz4PageSteps(input, from, size, lz4IsHadoop(head, input.size - from, size));
+    }
     return rawSteps(input, from, size);
   }
 
@@ -431,6 +439,7 @@ class PageDecoder {
     if (codec === "SNAPPY") return this.snappyWhole(body, size)?.slice() ?? snappyDecompressFresh(body, size);
     if (codec === "GZIP") return gunzipPage(body, size);
     if (codec === "BROTLI") return unbrotliPage(body, size);
+    if (codec === "LZ4_RAW" || codec === "LZ4") return lz4Decompress(body, size, codec === "LZ4");
     if (body.byteLength !== size) throw new Error(`uncompressed page holds ${body.byteLength} bytes, its header says ${size}`);
     return body.slice();
   }

@@ -12,7 +12,7 @@ import type { ElementPos } from "./jsonarray.js";
 import { splitLines } from "./lines.js";
 import type { LinePos } from "./lines.js";
 import { readParquetRows, topLevelColumns } from "./parquet.js";
-import { isNested, readStreamedColumns, streamedColumns } from "./parquet-columns.js";
+import { isNested, isWhole, readStreamedColumns, streamedColumns } from "./parquet-columns.js";
 import { readTextColumn } from "./parquet-text.js";
 import type { Piece } from "./plan.js";
 import type { InputFile } from "./resolve.js";
@@ -194,12 +194,13 @@ async function* readParquet(piece: Piece, resume: PiecePos | undefined, ctx: Rea
   cur.nextLine = -1;
   const text = streamedColumns(md, from, piece.end, ctx.columns, ctx.chatColumns);
   if (text !== undefined) {
-    // text columns only, flat or nested: streamed a value at a time, side by side (see parquet-columns.ts)
+    // text columns, flat or nested, streamed a value at a time side by side, and small columns read whole beside them (see parquet-columns.ts)
     let row = from;
-    if (text.length === 1 && !isNested(text[0]!)) {
+    const only = text.length === 1 ? text[0]! : undefined;
+    if (only !== undefined && !isNested(only) && !isWhole(only)) {
       // one column read straight from its stream: a generator less between the page and the record
-      const name = text[0]!.name;
-      for await (const v of readTextColumn(ctx.src, md, from, piece.end, text[0]!, ctx.onRowsRead)) {
+      const name = only.name;
+      for await (const v of readTextColumn(ctx.src, md, from, piece.end, only, ctx.onRowsRead)) {
         cur.row = row;
         cur.nextRow = ++row;
         yield { [name]: v };

@@ -9,7 +9,7 @@
  * The format allows longer offsets: a page that uses one is decoded whole instead, from where its
  * current step began (the rest of the page is then served from that copy).
  */
-import { HUNGRY, inputComplete, type PageInput, type PageSteps } from "./page-steps.js";
+import { copyBack, HUNGRY, inputComplete, type PageInput, type PageSteps } from "./page-steps.js";
 import { snappyHeader } from "./snappy.js";
 
 /** Output bytes per step. */
@@ -311,16 +311,6 @@ function decodeElements(input: Uint8Array, inView: DataView, ip: number, complet
   stop.copyLeft = copyLeft;
   stop.copyOffset = copyOffset;
   return stop;
-}
-
-/** Snappy's copy: `n` bytes from `offset` back, byte by byte where they overlap (a repeating run). */
-function copyBack(out: Uint8Array, op: number, offset: number, n: number): void {
-  const from = op - offset;
-  if (offset >= n && n >= 32) {
-    out.copyWithin(op, from, from + n);
-    return;
-  }
-  for (let i = 0; i < n; i++) out[op + i] = out[from + i]!;
 }
 
 /**

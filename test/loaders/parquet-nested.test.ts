@@ -70,6 +70,8 @@ beforeAll(async () => {
     ["zstd", "COMPRESSION zstd"],
     ["gzip", "COMPRESSION gzip"],
     ["plain", "COMPRESSION uncompressed"],
+    ["lz4", "COMPRESSION lz4"],
+    ["brotli", "COMPRESSION brotli"],
     ["zstd-v2", "COMPRESSION zstd, PARQUET_VERSION V2"],
   ] as const) {
     files[name] = join(tmp.dir, `chat-${name}.parquet`);
@@ -78,7 +80,7 @@ beforeAll(async () => {
 });
 
 describe("readNestedColumn: chat columns written by duckdb", () => {
-  for (const codec of ["snappy", "zstd", "gzip", "plain", "zstd-v2"]) {
+  for (const codec of ["snappy", "zstd", "gzip", "plain", "lz4", "brotli", "zstd-v2"]) {
     it(`${codec}: every conversation as duckdb reads it, nulls and empty lists included`, async () => {
       const file = files[codec]!;
       const md = await footer(file);

@@ -106,7 +106,7 @@ beforeAll(async () => {
 });
 
 describe("streamableTextColumn", () => {
-  it("streams PLAIN, dictionary and delta-encoded text columns, zstd, snappy, gzip, brotli or uncompressed; leaves the rest to the whole-row-group reader", async () => {
+  it("streams PLAIN, dictionary and delta-encoded text columns, zstd, snappy, gzip, brotli, lz4 or uncompressed; leaves the rest to the whole-row-group reader", async () => {
     expect(streamableTextColumn(await footer(files["zstd"]!), 0, ROWS, "text")).toEqual({ name: "text", optional: true });
     expect(streamedColumns(await footer(files["zstd"]!), 0, ROWS, undefined)).toEqual([{ name: "text", optional: true }]); // a one-column file
     expect(streamableTextColumn(await footer(files["plain"]!), 0, ROWS, "text")).toBeDefined();
@@ -114,24 +114,29 @@ describe("streamableTextColumn", () => {
     expect(streamableTextColumn(await footer(files["snappy"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["gzip"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["brotli"]!), 0, ROWS, "text")).toBeDefined();
-    expect(streamableTextColumn(await footer(files["lz4"]!), 0, ROWS, "text")).toBeUndefined();
+    expect(streamableTextColumn(await footer(files["lz4"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["zstd-v2"]!), 0, ROWS, "text")).toBeDefined(); // duckdb's v2 strings are DELTA_LENGTH_BYTE_ARRAY
     expect(streamableTextColumn(await footer(files["dict"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["v2-dict"]!), 0, ROWS, "text")).toBeDefined();
     expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, "text")).toBeDefined();
-    expect(streamedColumns(await footer(files["two"]!), 0, ROWS, ["text", "id"])).toBeUndefined(); // id is a number
+    // a number beside text is read whole; a number alone leaves the piece to the whole-row-group reader
+    expect(streamedColumns(await footer(files["two"]!), 0, ROWS, ["text", "id"])).toEqual([
+      { name: "text", optional: true },
+      { name: "id", whole: true },
+    ]);
     expect(streamableTextColumn(await footer(files["two"]!), 0, ROWS, "id")).toBeUndefined(); // not BYTE_ARRAY
-    expect(streamedColumns(await footer(files["two"]!), 0, ROWS, undefined)).toBeUndefined();
+    expect(streamedColumns(await footer(files["two"]!), 0, ROWS, ["id"])).toBeUndefined();
+    expect(streamedColumns(await footer(files["two"]!), 0, ROWS, undefined)?.length).toBe(2);
     expect(streamedColumns(await footer(files["pair"]!), 0, ROWS, ["prompt", "completion"])).toEqual([
       { name: "prompt", optional: true },
       { name: "completion", optional: true },
     ]);
-    expect(streamedColumns(await footer(files["pair"]!), 0, ROWS, undefined)).toBeUndefined(); // it has an id
+    expect(streamedColumns(await footer(files["pair"]!), 0, ROWS, undefined)?.map((c) => c.name)).toEqual(["id", "prompt", "completion"]);
   });
 });
 
 describe("readTextColumn against duckdb", () => {
-  for (const name of ["zstd", "plain", "snappy", "gzip", "brotli", "zstd-v2", "v2-optional", "v2-required"]) {
+  for (const name of ["zstd", "plain", "snappy", "gzip", "brotli", "lz4", "zstd-v2", "v2-optional", "v2-required"]) {
     it(`${name}: every value, null and empty string as duckdb reads them, through the loader`, async () => {
       const ref = await duckValues(files[name]!);
       expect(ref.length).toBe(ROWS);
@@ -174,6 +179,28 @@ describe("readTextColumn against duckdb", () => {
     await a.close();
     const rest = await collect(createLoader({ ...opts, state }));
     expect([...first, ...rest].map((d) => [d.prompt, d.completion])).toEqual(pairs);
+  });
+
+  it("a template over text and numbers: the text streamed, the numbers read whole beside it, documents as from duckdb's rows, resumed mid-piece", async () => {
+    const file = join(tmp.dir, "text-and-numbers.parquet");
+    const text = VALUES.replace("SELECT ", "").replace(/ FROM range.*$/s, "");
+    await sql(
+      `COPY (SELECT i::INTEGER AS n32, i * 1000000007 AS n64, i / 7 AS d, i % 3 = 0 AS flag, CASE WHEN i % 5 = 0 THEN NULL ELSE i END AS maybe, ${text} FROM range(${ROWS}) t(i)) TO ${lit(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000)`,
+    );
+    const numbers = ["n32", "n64", "d", "flag", "maybe"];
+    expect(streamedColumns(await footer(file), 0, ROWS, [...numbers, "text"])).toEqual([...numbers.map((name) => ({ name, whole: true })), { name: "text", optional: true }]);
+    const template = `${numbers.map((n) => `{${n}}`).join("|")}|{text}`;
+    const ref = (await sql(`SELECT ${numbers.join(", ")}, text FROM ${lit(file)}`)).map((r) => [...numbers, "text"].map((n) => (r[n] === null ? "" : String(r[n]))).join("|"));
+    expect(ref[1]).toBe(`1|1000000007|${1 / 7}|false|1|${String((await duckValues(file))[1])}`);
+    const opts = { sources: file, document: { template } };
+    const docs = (await collect(createLoader(opts))).map((d) => d.text);
+    expect(docs).toEqual(ref);
+    const a = createLoader(opts);
+    const first = await take(a, 1234);
+    const state = a.state();
+    await a.close();
+    const rest = await collect(createLoader({ ...opts, state }));
+    expect([...first, ...rest].map((d) => d.text)).toEqual(ref);
   });
 
   it("two-column file, one column asked for: the same values as duckdb's", async () => {
@@ -242,10 +269,10 @@ describe("readTextColumn on a snappy page too large to decode whole", () => {
 });
 
 describe("readTextColumn on column chunks larger than it reads whole (WHOLE_CHUNK_MAX)", () => {
-  it("reads a ~38 MB page a window (READ_WINDOW) at a time, the next read while one is decoded (snappy stepped, gzip, uncompressed), every value as duckdb reads it", async () => {
+  it("reads a ~38 MB page a window (READ_WINDOW) at a time, the next read while one is decoded (snappy stepped, gzip, lz4, uncompressed), every value as duckdb reads it", async () => {
     // hex digits: snappy barely compresses them, so the compressed page is as large as the text
     const values = `SELECT CASE WHEN i % 17 = 5 THEN NULL ELSE (SELECT string_agg(md5((i * 1000 + j)::VARCHAR), '') FROM range(1 + (i * 37) % 600) t2(j)) END AS text FROM range(4000) t(i)`;
-    for (const codec of ["snappy", "gzip", "uncompressed"]) {
+    for (const codec of ["snappy", "gzip", "lz4", "uncompressed"]) {
       const file = join(tmp.dir, `big-chunk-${codec}.parquet`);
       await sql(`COPY (${values}) TO ${lit(file)} (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE 100000)`);
       const md = await footer(file);
@@ -295,8 +322,11 @@ describe("readTextColumn on files written by arrow-rs (parquet-wasm): a dictiona
     ["v1 pages, snappy", WriterVersion.V1, Compression.SNAPPY, "PLAIN"],
     ["v2 pages, zstd", WriterVersion.V2, Compression.ZSTD, "DELTA_BYTE_ARRAY"], // v2 falls back to prefix deltas
     ["v1 pages, uncompressed", WriterVersion.V1, Compression.UNCOMPRESSED, "PLAIN"],
+    ["v1 pages, LZ4 (Hadoop-framed)", WriterVersion.V1, Compression.LZ4, "PLAIN"],
+    ["v2 pages, LZ4_RAW", WriterVersion.V2, Compression.LZ4_RAW, "DELTA_BYTE_ARRAY"],
   ] as const) {
-    it(`${name}: every value as duckdb reads it, streamed`, async () => {
+    // duckdb reads no Hadoop-framed LZ4: that file is checked against the values written
+    it(`${name}: every value as ${codec === Compression.LZ4 ? "written" : "duckdb reads it"}, streamed`, async () => {
       const file = join(tmp.dir, `arrow-rs-${name.replace(/\W+/g, "-")}.parquet`);
       const table = WasmTable.fromIPCStream(tableToIPC(tableFromArrays({ text: texts }), "stream"));
       const props = new WriterPropertiesBuilder()
@@ -314,7 +344,7 @@ describe("readTextColumn on files written by arrow-rs (parquet-wasm): a dictiona
       const dataEncodings = new Set(stats.filter((s) => s.page_type !== "DICTIONARY_PAGE").map((s) => s.encoding));
       expect([...dataEncodings].sort()).toEqual([fallback, "RLE_DICTIONARY"].sort());
       expect(streamableTextColumn(md, 0, rows, "text")).toEqual({ name: "text", optional: true });
-      const ref = await duckValues(file);
+      const ref = codec === Compression.LZ4 ? texts : await duckValues(file);
       expect(ref.length).toBe(rows);
       expect(await streamed(file, 0, rows)).toEqual(ref);
       expect(await streamed(file, 2990, 7012)).toEqual(ref.slice(2990, 7012));
@@ -336,7 +366,9 @@ describe.skipIf(!hasShared())("readTextColumn on the parquet-testing files", () 
         if (col === undefined) continue;
         columns++;
         const text = el.converted_type === "UTF8" || el.logical_type?.type === "STRING";
-        const ref = await sql(`SELECT ${text ? `encode(${JSON.stringify(el.name)})` : JSON.stringify(el.name)} AS v FROM ${lit(file)}`); // its bytes
+        // duckdb reads no Hadoop-framed LZ4; parquet-testing documents that file as holding lz4_raw's data
+        const refFile = name === "hadoop_lz4_compressed.parquet" ? join(dir, "lz4_raw_compressed.parquet") : file;
+        const ref = await sql(`SELECT ${text ? `encode(${JSON.stringify(el.name)})` : JSON.stringify(el.name)} AS v FROM ${lit(refFile)}`); // its bytes
         const src = await fileSource(file);
         const got: (string | null)[] = [];
         try {
@@ -348,7 +380,11 @@ describe.skipIf(!hasShared())("readTextColumn on the parquet-testing files", () 
         expect({ file: name, column: el.name, values: got }).toEqual({ file: name, column: el.name, values: want });
       }
     }
-    expect(columns).toBeGreaterThanOrEqual(5);
+    expect(columns).toBeGreaterThanOrEqual(7);
+    for (const name of ["hadoop_lz4_compressed.parquet", "lz4_raw_compressed.parquet"]) {
+      const md = await footer(join(dir, name));
+      expect(streamableTextColumn(md, 0, Number(md.num_rows), "c1"), name).toBeDefined();
+    }
   });
 });
 
@@ -406,17 +442,19 @@ describe("readTextColumn while the decoder's memory grows", () => {
 });
 
 describe("readTextColumn on corrupt files", () => {
-  it("a damaged zstd page is an InputFormatError naming the file, column and row", async () => {
-    const bytes = new Uint8Array(readFileSync(files["zstd"]!));
-    const md = await footer(files["zstd"]!);
-    const chunk = md.row_groups[1]!.columns[0]!.meta_data!;
-    // overwrite the middle of row group 1's compressed page
-    const mid = Number(chunk.data_page_offset) + Math.floor(Number(chunk.total_compressed_size) / 2);
-    bytes.fill(0xff, mid, mid + 64);
-    const bad = join(tmp.dir, "bad-zstd.parquet");
-    writeFileSync(bad, bytes);
-    expectErrorInRowGroup(await loaderValues(bad).catch((e: unknown) => e), bad, "text", md, 1);
-  });
+  for (const codec of ["zstd", "lz4"]) {
+    it(`a damaged ${codec} page is an InputFormatError naming the file, column and row`, async () => {
+      const bytes = new Uint8Array(readFileSync(files[codec]!));
+      const md = await footer(files[codec]!);
+      const chunk = md.row_groups[1]!.columns[0]!.meta_data!;
+      // overwrite the middle of row group 1's compressed page
+      const mid = Number(chunk.data_page_offset) + Math.floor(Number(chunk.total_compressed_size) / 2);
+      bytes.fill(0xff, mid, mid + 64);
+      const bad = join(tmp.dir, `bad-${codec}.parquet`);
+      writeFileSync(bad, bytes);
+      expectErrorInRowGroup(await loaderValues(bad).catch((e: unknown) => e), bad, "text", md, 1);
+    });
+  }
 
   it("damaged dictionary indices are an InputFormatError naming the file, column and a row of that row group", async () => {
     const file = join(tmp.dir, "dict-plain.parquet");
