@@ -274,7 +274,7 @@ export function lz4IsHadoop(head: Uint8Array, size: number, expected: number): b
   if (size < HADOOP_HEADER || head.byteLength < HADOOP_HEADER) return false;
   const decoded = readU32BE(head, 0);
   const compressed = readU32BE(head, 4);
-  return decoded <= expected && compressed <= size - HADOOP_HEADER && (decoded > 0 || compressed === 0);
+  return decoded <= expected && compressed <= size - HADOOP_HEADER;
 }
 
 /**

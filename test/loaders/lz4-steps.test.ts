@@ -135,6 +135,10 @@ describe("lz4PageSteps on blocks built from the format description", () => {
       expect({ window, equal: Buffer.from(out).equals(Buffer.from(want)) }).toEqual({ window, equal: true });
     }
     expect(Buffer.from(lz4Decompress(packed, want.byteLength, true)).equals(Buffer.from(want))).toBe(true);
+    // an empty block first: still told apart from a bare block
+    const emptyFirst = hadoop([blocks[1]!, blocks[0]!]);
+    expect(lz4IsHadoop(emptyFirst.packed, emptyFirst.packed.byteLength, emptyFirst.out.byteLength)).toBe(true);
+    expect(Buffer.from(lz4Decompress(emptyFirst.packed, emptyFirst.out.byteLength, true)).equals(Buffer.from(blocks[0]!.out))).toBe(true);
   });
 
   it("an empty page: a block of one empty sequence, or nothing", () => {
