@@ -3,7 +3,9 @@
  * each message's content. The template is rendered twice — once with every content replaced by a
  * private-use sentinel (which no template transforms) to find the scaffolding, once for real — and the
  * real text is walked scaffold by scaffold, so contents are located exactly even when the template
- * adds system prompts, repeats role names, or trims content (`| trim`).
+ * adds system prompts, repeats role names, or trims content (`| trim`). The scaffolding is rendered
+ * once per sequence of roles; a template known to place contents as they are (the built-in ones:
+ * `ChatTemplate.contents`) is not rendered for real at all.
  */
 import { ChatTemplateError } from "../errors.js";
 import type { ChatTemplate } from "./templates.js";
@@ -90,9 +92,9 @@ function skeletonKey(messages: readonly ChatMessage[], opts: RenderOptions): str
   return key;
 }
 
-function skeletonOf(t: ChatTemplate, messages: readonly ChatMessage[], opts: RenderOptions): Skeleton {
+/** The skeleton of `messages`, cached under `key` (see {@link skeletonKey}) when there is one. */
+function skeletonOf(t: ChatTemplate, messages: readonly ChatMessage[], opts: RenderOptions, key: string | undefined): Skeleton {
   const fresh = (): Skeleton => cutSkeleton(render(t, messages.map((m, i) => ({ ...m, content: sentinel(i) })), opts, "the conversation skeleton"));
-  const key = skeletonKey(messages, opts);
   if (key === undefined) return fresh();
   let cache = skeletons.get(t);
   if (cache === undefined) skeletons.set(t, (cache = new Map()));
@@ -112,7 +114,10 @@ export function renderChat(t: ChatTemplate, messages: readonly ChatMessage[], op
       throw new ChatTemplateError(`message ${i} (${m.role}): content contains U+E000, which tokpack reserves to locate contents`, { row: i, field: "content" });
     }
   });
-  const { scaffolds, order } = skeletonOf(t, messages, opts);
+  const key = skeletonKey(messages, opts);
+  const { scaffolds, order } = skeletonOf(t, messages, opts, key);
+  // a known template's text is its scaffolding around the contents: no render of its own
+  if (t.contents !== undefined && key !== undefined) return aroundContents(scaffolds, order, messages, t.contents === "trimmed");
   const text = render(t, messages, opts, "the conversation");
   const parts: RenderedPart[] = [];
   let at = 0; // position in `text`
@@ -140,5 +145,22 @@ export function renderChat(t: ChatTemplate, messages: readonly ChatMessage[], op
   }
   scaffold(scaffolds[order.length]!);
   if (at !== text.length) throw new ChatTemplateError(`template ${t.name}: rendered text has ${text.length - at} unexplained trailing characters`);
+  return { text, parts };
+}
+
+/** The text and parts of a template whose contents go in as they are (or trimmed): scaffolds and contents in turn. */
+function aroundContents(scaffolds: readonly string[], order: readonly number[], messages: readonly ChatMessage[], trimmed: boolean): { text: string; parts: RenderedPart[] } {
+  const parts: RenderedPart[] = [];
+  let text = "";
+  for (let k = 0; k <= order.length; k++) {
+    const s = scaffolds[k]!;
+    if (s !== "") parts.push({ text: s, message: -1 });
+    text += s;
+    if (k === order.length) break;
+    const i = order[k]!;
+    const content = trimmed ? messages[i]!.content.trim() : messages[i]!.content;
+    if (content !== "") parts.push({ text: content, message: i });
+    text += content;
+  }
   return { text, parts };
 }

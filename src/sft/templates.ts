@@ -25,6 +25,13 @@ export interface ChatTemplate {
    * `<|eot_id|>`). `undefined`: detected from the tokenizer's special tokens at encode time.
    */
   endOfTurn: string | undefined;
+  /**
+   * How the template writes each message's content, where that is known (the built-in sources):
+   * as it is, or trimmed (Jinja's `| trim`), with nothing else in the text depending on it. The
+   * rendered text is then the skeleton's scaffolding around the contents (see `renderChat`), and the
+   * template is rendered once per sequence of roles, not once per conversation.
+   */
+  contents?: "verbatim" | "trimmed";
 }
 
 /** ChatML (`<|im_start|>role\ncontent<|im_end|>\n`), as used by Qwen, OpenHermes, … */
@@ -62,8 +69,15 @@ export function chatTemplate(name: string, source: string, options: ChatTemplate
     bosToken: options.bosToken ?? "",
     eosToken: options.eosToken ?? "",
     endOfTurn: options.endOfTurn,
+    ...(KNOWN_CONTENTS.has(source) ? { contents: KNOWN_CONTENTS.get(source)! } : {}),
   };
 }
+
+/** Sources whose content placement is known (see `ChatTemplate.contents`): a content only ever goes into the text as it is, or trimmed. */
+const KNOWN_CONTENTS = new Map<string, "verbatim" | "trimmed">([
+  [CHATML_TEMPLATE, "verbatim"],
+  [LLAMA3_TEMPLATE, "trimmed"],
+]);
 
 /** Built-in templates: `chatml` or `llama3`. */
 export function builtinTemplate(name: "chatml" | "llama3", options: ChatTemplateOptions = {}): ChatTemplate {

@@ -62,6 +62,37 @@ describe("renderChat", () => {
     }
   });
 
+  it("the built-in templates are rendered once per sequence of roles, and give what the Jinja render of each conversation gives", () => {
+    const hard = ["", " ", "\n\t x \n", "\uFEFF\u00A0lead and trail\u3000\u2028", "{{ messages }} {% if x %}", "<|im_end|>\n<|im_start|>user", "<|eot_id|>", "é漢😀\r\n", "a".repeat(5000)];
+    const roles = ["system", "user", "assistant", "tool", "ipython"];
+    for (const [name, contents] of [
+      ["chatml", "verbatim"],
+      ["llama3", "trimmed"],
+    ] as const) {
+      const t = builtinTemplate(name, { bosToken: "<B>" });
+      expect(t.contents).toBe(contents);
+      expect(chatTemplate("same source", t.source).contents).toBe(contents); // known by its source, not its name
+      let renders = 0;
+      const compiled = t.compiled;
+      const counted = { ...t, compiled: { render: (...a: Parameters<typeof compiled.render>) => (renders++, compiled.render(...a)) } as typeof compiled };
+      const reference = { ...t, contents: undefined }; // walks Jinja's render of each conversation
+      const sequences = new Set<string>();
+      for (let i = 0; i < 120; i++) {
+        const n = 1 + (i % 5);
+        const c: ChatMessage[] = Array.from({ length: n }, (_, k) => ({ role: roles[(i + k * 3) % (k === 0 ? 5 : 3)]!, content: hard[(i * 7 + k) % hard.length]! + (k % 2 === 0 ? ` turn ${k}` : "") }));
+        const addGenerationPrompt = i % 4 === 1;
+        sequences.add(`${addGenerationPrompt}:${c.map((m) => m.role).join(",")}`);
+        const got = renderChat(counted, c, { addGenerationPrompt });
+        expect(got).toEqual(renderChat(reference, c, { addGenerationPrompt }));
+        expect(got.text).toBe(compiled.render({ messages: c, bos_token: "<B>", eos_token: t.eosToken, add_generation_prompt: addGenerationPrompt }));
+      }
+      expect(renders).toBe(sequences.size); // one skeleton per sequence, no render per conversation
+      // variables may change anything: rendered for real
+      renderChat(counted, [{ role: "user", content: "hi" }], { variables: { x: 1 } });
+      expect(renders).toBe(sequences.size + 2);
+    }
+  });
+
   it("messages with fields besides role and content (which a template may show) are rendered afresh each time", () => {
     const named = chatTemplate("named", "{% for m in messages %}[{{ m['role'] }}{% if m['name'] %}:{{ m['name'] }}{% endif %}]{{ m['content'] }}{% endfor %}");
     const plain = [{ role: "user", content: "hi" }];
