@@ -8,6 +8,7 @@
  */
 import { ChatTemplateError } from "../errors.js";
 import type { TokenizedDoc } from "../../packers/types.js";
+import { encodeIntoGrowable } from "../tokenizers/grow.js";
 import type { EncodeOptions, Tokenizer } from "../tokenizers/types.js";
 import { renderChat, type ChatMessage, type RenderOptions } from "./render.js";
 import type { ChatTemplate } from "./templates.js";
@@ -27,27 +28,33 @@ export interface EncodeChatOptions extends RenderOptions {
   addSpecialTokens?: boolean;
 }
 
+/** Encode options by span kind (template text or content) and `addSpecialTokens`. */
 const SCAFFOLD: EncodeOptions = { allowedSpecial: "all", addSpecialTokens: false };
+const SCAFFOLD_WITH_SPECIALS: EncodeOptions = { allowedSpecial: "all", addSpecialTokens: true };
+const CONTENT: EncodeOptions = { allowedSpecial: "none", addSpecialTokens: false };
+const CONTENT_WITH_SPECIALS: EncodeOptions = { allowedSpecial: "none", addSpecialTokens: true };
+
+/** Ids of the spans of the conversation being encoded: grown to the longest conversation, reused (encodeChat is synchronous). */
+let scratch = new Uint32Array(1 << 14);
 
 function encodeSpans(tokenizer: Tokenizer, spans: readonly Span[], addSpecialTokens: boolean): TokenizedDoc {
-  const chunks: Uint32Array[] = [];
+  const ends: number[] = []; // where each span's ids end in `scratch`
   let n = 0;
   for (const s of spans) {
-    if (s.text === "") continue;
-    const ids = tokenizer.encode(s.text, s.special ? { ...SCAFFOLD, addSpecialTokens } : { allowedSpecial: "none", addSpecialTokens });
-    chunks.push(ids);
-    n += ids.length;
+    const options = s.special ? (addSpecialTokens ? SCAFFOLD_WITH_SPECIALS : SCAFFOLD) : addSpecialTokens ? CONTENT_WITH_SPECIALS : CONTENT;
+    if (s.text !== "") {
+      const r = encodeIntoGrowable(tokenizer, s.text, scratch, n, options);
+      scratch = r.buf;
+      n += r.count;
+    }
+    ends.push(n);
   }
-  const ids = new Uint32Array(n);
+  const ids = scratch.slice(0, n);
   const lossMask = new Uint8Array(n);
   let at = 0;
-  let k = 0;
-  for (const s of spans) {
-    if (s.text === "") continue;
-    const c = chunks[k++]!;
-    ids.set(c, at);
-    if (s.train) lossMask.fill(1, at, at + c.length);
-    at += c.length;
+  for (let k = 0; k < spans.length; k++) {
+    if (spans[k]!.train) lossMask.fill(1, at, ends[k]);
+    at = ends[k]!;
   }
   return { ids, lossMask };
 }
