@@ -104,7 +104,7 @@ export function readsLeaf(columns: readonly StreamedColumn[]): (path: readonly s
 
 /** One streamed column's values for rows `[rowStart, rowEnd)`, one per row. */
 function readColumn(src: ByteSource, md: FileMetaData, rowStart: number, rowEnd: number, column: TextColumn | NestedColumn, onAllRead?: () => void): AsyncGenerator<unknown, void, undefined> {
-  return "shape" in column ? readNestedColumn(src, md, rowStart, rowEnd, column, onAllRead) : readTextColumn(src, md, rowStart, rowEnd, column, onAllRead);
+  return isNested(column) ? readNestedColumn(src, md, rowStart, rowEnd, column, onAllRead) : readTextColumn(src, md, rowStart, rowEnd, column, onAllRead);
 }
 
 /**
@@ -123,11 +123,7 @@ export async function* readStreamedColumns(src: ByteSource, md: FileMetaData, ro
   const streams = streamed.map((c) => readColumn(src, md, rowStart, rowEnd, c, allRead));
   try {
     for (let row = rowStart; row < rowEnd; row++) {
-      let rec: Record<string, unknown> = {};
-      if (wholeRows !== undefined) {
-        rec = wholeRows[row - rowStart]!;
-        wholeRows[row - rowStart] = undefined as unknown as Record<string, unknown>; // the consumer's copy is the only one left
-      }
+      const rec = wholeRows !== undefined ? takeRecord(wholeRows, row - rowStart) : {};
       for (let k = 0; k < streams.length; k++) {
         const r = await streams[k]!.next();
         if (r.done === true) throw new InputFormatError(`column "${streamed[k]!.name}" ends at row ${row}, before row ${rowEnd}: corrupt file`, { file: src.name, row, field: streamed[k]!.name });
@@ -138,4 +134,11 @@ export async function* readStreamedColumns(src: ByteSource, md: FileMetaData, ro
   } finally {
     for (const s of streams) await s.return();
   }
+}
+
+/** `rows[i]`, dropped from `rows` so that the consumer's copy is the only one left. */
+function takeRecord(rows: Record<string, unknown>[], i: number): Record<string, unknown> {
+  const rec = rows[i]!;
+  rows[i] = undefined as unknown as Record<string, unknown>;
+  return rec;
 }
