@@ -12,12 +12,8 @@
  *   and falls back to a bare block). A bare block cannot pass for a page under 16 MiB: its first
  *   byte would have to be 0, a match before any output.
  */
-import { copyBack, HUNGRY, inputComplete, wholeInput, type PageInput, type PageSteps } from "./page-steps.js";
+import { copyBack, DECODE_STEP, HistorySteps, HUNGRY, inputComplete, wholeInput, type PageInput, type PageSteps } from "./page-steps.js";
 
-/** Output bytes per step. */
-const STEP = 128 << 10;
-/** Output kept before each step for matches to reach back into. */
-const HISTORY = 64 << 10;
 /** Hadoop block header: decoded and compressed sizes, big-endian u32 each. */
 const HADOOP_HEADER = 8;
 /** The LZ4 frame format's magic number (little-endian), which no parquet writer should use. */
@@ -30,13 +26,7 @@ const MATCH = 2; // a match's offset and length extension, its length nibble in 
 const COPY = 3; // `copyLeft` bytes of a match at `copyOffset`
 const HEADER = 4; // a Hadoop block header
 
-class Lz4Steps implements PageSteps {
-  /** History then the step being written. */
-  private readonly out = new Uint8Array(HISTORY + STEP);
-  /** Next output position in `out`. */
-  private op = 0;
-  /** Output bytes produced before `out[0]`. */
-  private base = 0;
+class Lz4Steps extends HistorySteps implements PageSteps {
   /** Page offset of the next input byte. */
   private ip: number;
   private state: number;
@@ -49,9 +39,6 @@ class Lz4Steps implements PageSteps {
   /** Output offsets where the current Hadoop block's output starts and ends (-1: a bare block). */
   private blockOutStart = 0;
   private blockOutEnd = -1;
-  /** Start of the latest step in `out` and its length (0: none handed out). */
-  private stepAt = 0;
-  private stepLen = 0;
   private closed = false;
 
   constructor(
@@ -60,6 +47,7 @@ class Lz4Steps implements PageSteps {
     private readonly expected: number,
     hadoop: boolean,
   ) {
+    super();
     this.ip = from;
     this.state = hadoop ? HEADER : TOKEN;
     this.blockEnd = input.size;
@@ -83,21 +71,11 @@ class Lz4Steps implements PageSteps {
       this.endBlock();
       return undefined;
     }
-    // keep the last HISTORY bytes at the front, then fill a step after them
-    const keep = Math.min(this.op, HISTORY);
-    if (this.op > keep) {
-      this.out.copyWithin(0, this.op - keep, this.op);
-      this.base += this.op - keep;
-      this.op = keep;
-    }
-    const start = this.op;
-    const needInput = this.fill(Math.min(start + STEP, this.expected - this.base));
+    const start = this.keepHistory();
+    const needInput = this.fill(Math.min(start + DECODE_STEP, this.expected - this.base));
     if (needInput && inputComplete(this.input)) throw new Error("lz4 page ends early: corrupt data");
-    if (this.op > start) {
-      this.stepAt = start;
-      this.stepLen = this.op - start;
-      return this.out.subarray(start, this.op);
-    }
+    const step = this.handOut(start);
+    if (step !== undefined) return step;
     this.input.consumed = this.ip;
     return HUNGRY;
   }
@@ -250,8 +228,7 @@ class Lz4Steps implements PageSteps {
   }
 
   current(): Uint8Array | undefined {
-    if (this.closed || this.stepLen === 0) return undefined;
-    return this.out.subarray(this.stepAt, this.stepAt + this.stepLen);
+    return this.closed ? undefined : this.currentStep();
   }
 
   close(): void {

@@ -110,3 +110,47 @@ export function copyBack(out: Uint8Array, op: number, offset: number, n: number)
   }
   for (let i = 0; i < n; i++) out[op + i] = out[from + i]!;
 }
+
+/** Output bytes per step of the stepped LZ77 decoders (snappy, lz4). */
+export const DECODE_STEP = 128 << 10;
+/** Output they keep before each step for back-references to reach into (lz4's farthest; snappy's in practice). */
+export const DECODE_HISTORY = 64 << 10;
+
+/**
+ * The output side of a stepped LZ77 decoder (`snappy-steps.ts`, `lz4-steps.ts`): `out` holds the
+ * last {@link DECODE_HISTORY} bytes written, then the step being written.
+ */
+export abstract class HistorySteps {
+  protected readonly out = new Uint8Array(DECODE_HISTORY + DECODE_STEP);
+  /** Next output position in `out`. */
+  protected op = 0;
+  /** Output bytes produced before `out[0]`. */
+  protected base = 0;
+  /** Start of the latest step in `out` and its length (0: none handed out). */
+  protected stepAt = 0;
+  protected stepLen = 0;
+
+  /** Moves the last {@link DECODE_HISTORY} bytes written to the front of `out`; returns where the next step starts. */
+  protected keepHistory(): number {
+    const keep = Math.min(this.op, DECODE_HISTORY);
+    if (this.op > keep) {
+      this.out.copyWithin(0, this.op - keep, this.op);
+      this.base += this.op - keep;
+      this.op = keep;
+    }
+    return this.op;
+  }
+
+  /** The bytes written from `start` on, as the step handed out; undefined when there are none. */
+  protected handOut(start: number): Uint8Array | undefined {
+    if (this.op === start) return undefined;
+    this.stepAt = start;
+    this.stepLen = this.op - start;
+    return this.out.subarray(start, this.op);
+  }
+
+  /** The latest step (see `PageSteps.current`). */
+  protected currentStep(): Uint8Array | undefined {
+    return this.stepLen === 0 ? undefined : this.out.subarray(this.stepAt, this.stepAt + this.stepLen);
+  }
+}

@@ -9,13 +9,9 @@
  * The format allows longer offsets: a page that uses one is decoded whole instead, from where its
  * current step began (the rest of the page is then served from that copy).
  */
-import { copyBack, HUNGRY, inputComplete, type PageInput, type PageSteps } from "./page-steps.js";
+import { copyBack, DECODE_STEP, HistorySteps, HUNGRY, inputComplete, type PageInput, type PageSteps } from "./page-steps.js";
 import { snappyHeader } from "./snappy.js";
 
-/** Output bytes per step. */
-const STEP = 128 << 10;
-/** Output kept before each step for copies to reach back into. */
-const HISTORY = 64 << 10;
 
 /** Decodes a whole snappy stream (the fallback for far copies); `expected` is its length. */
 export type WholeSnappy = (input: Uint8Array, expected: number) => Uint8Array;
@@ -25,23 +21,14 @@ const FILLED = 0;
 const NEED_INPUT = 1;
 const FAR = 2;
 
-class SnappySteps implements PageSteps {
-  /** History then the step being written. */
-  private readonly out = new Uint8Array(HISTORY + STEP);
+class SnappySteps extends HistorySteps implements PageSteps {
   private readonly outView = new DataView(this.out.buffer);
-  /** Next output position in `out`. */
-  private op = 0;
   /** Page offset of the next input byte. */
   private ip: number;
-  /** Output bytes produced before `out[0]`. */
-  private base = 0;
   /** Literal bytes still to copy from the input, and copy bytes still to make (with their offset). */
   private literalLeft = 0;
   private copyLeft = 0;
   private copyOffset = 0;
-  /** Start of the latest step in `out` and its length (0: none handed out). */
-  private stepAt = 0;
-  private stepLen = 0;
   /** Output offset from which a far copy makes the page decode whole (-1: none met). */
   private farAt = -1;
   /** The whole page, once a far copy made it decode that way; steps are then views of it. */
@@ -58,6 +45,7 @@ class SnappySteps implements PageSteps {
     private readonly expected: number,
     private readonly decodeWhole: WholeSnappy,
   ) {
+    super();
     this.ip = from + snappyHeader(input.buf.subarray(from - input.start, from - input.start + 5), expected);
   }
 
@@ -70,25 +58,15 @@ class SnappySteps implements PageSteps {
       if (this.ip !== this.input.size || this.literalLeft > 0 || this.copyLeft > 0) throw new Error("snappy page has bytes past its declared length: corrupt data");
       return undefined;
     }
-    // keep the last HISTORY bytes at the front, then fill a step after them
-    const keep = Math.min(this.op, HISTORY);
-    if (this.op > keep) {
-      this.out.copyWithin(0, this.op - keep, this.op);
-      this.base += this.op - keep;
-      this.op = keep;
-    }
-    const start = this.op;
+    const start = this.keepHistory();
     const status = this.fill();
     if (status === FAR) {
       // a copy reaching past the kept history: decode the page whole, serve it from this step on
       this.farAt = this.base + start;
       return this.decodeRestWhole();
     }
-    if (this.op > start) {
-      this.stepAt = start;
-      this.stepLen = this.op - start;
-      return this.out.subarray(start, this.op);
-    }
+    const step = this.handOut(start);
+    if (step !== undefined) return step;
     this.input.consumed = this.ip;
     return HUNGRY;
   }
@@ -108,7 +86,7 @@ class SnappySteps implements PageSteps {
 
   private wholeStep(): Uint8Array | undefined {
     const w = this.whole!;
-    const end = Math.min(w.byteLength, this.wholeAt + STEP);
+    const end = Math.min(w.byteLength, this.wholeAt + DECODE_STEP);
     if (this.wholeAt >= end) {
       this.stepLen = 0;
       return undefined;
@@ -125,7 +103,7 @@ class SnappySteps implements PageSteps {
     const input = this.input;
     const buf = input.buf;
     const complete = inputComplete(input);
-    const limit = Math.min(this.op + STEP, this.expected - this.base); // op ≤ HISTORY: within `out`
+    const limit = Math.min(this.op + DECODE_STEP, this.expected - this.base); // op ≤ DECODE_HISTORY: within `out`
     let op = this.op;
     let ip = this.ip - input.start;
     // an element cut by the previous step's end (or by the end of the loaded input)
@@ -167,7 +145,7 @@ class SnappySteps implements PageSteps {
   current(): Uint8Array | undefined {
     if (this.closed || this.stepLen === 0) return undefined;
     if (this.whole !== undefined) return this.whole.subarray(this.wholeAt - this.stepLen, this.wholeAt);
-    return this.out.subarray(this.stepAt, this.stepAt + this.stepLen);
+    return this.currentStep();
   }
 
   close(): void {
