@@ -13,7 +13,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import type { FileMetaData } from "hyparquet";
 import type { ByteSource, Document } from "../../loaders/index.js";
 import { fileSource } from "../../loaders/bytes.js";
-import type { PageInput } from "../../loaders/page-steps.js";
+import { HUNGRY, type PageInput, type PageSteps } from "../../loaders/page-steps.js";
 import { parquetFooter } from "../../loaders/parquet.js";
 
 /** A fresh temp directory, removed by the returned cleanup. */
@@ -196,4 +196,26 @@ export function patternBytes(n: number, seed: number, text: boolean): Uint8Array
     } else out[i++] = s >>> 24;
   }
   return out;
+}
+
+/**
+ * Every step of `steps` concatenated, and the step sizes; on HUNGRY, `input` (a {@link windowed}
+ * one: only it runs out) loads more. Checks that `current()` gives each step again.
+ */
+export function drainSteps(steps: PageSteps, input: { load(): void } | undefined): { out: Uint8Array; steps: number[] } {
+  const parts: Uint8Array[] = [];
+  const sizes: number[] = [];
+  for (let v = steps.next(); v !== undefined; v = steps.next()) {
+    if (v === HUNGRY) {
+      expect(input).toBeDefined();
+      input!.load();
+      continue;
+    }
+    const again = steps.current();
+    expect(again !== undefined && Buffer.from(again).equals(Buffer.from(v))).toBe(true); // current() re-views the step
+    parts.push(v.slice()); // the next step may overwrite this one
+    sizes.push(v.byteLength);
+  }
+  steps.close();
+  return { out: new Uint8Array(Buffer.concat(parts)), steps: sizes };
 }

@@ -14,8 +14,8 @@ import { parquetHeader } from "hyparquet/src/column.js";
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from "parquet-wasm/node";
 import { afterAll, describe, expect, it } from "vitest";
 import { lz4Decompress, lz4IsHadoop, lz4PageSteps } from "../../loaders/lz4-steps.js";
-import { HUNGRY, wholeInput } from "../../loaders/page-steps.js";
-import { footer, lit, patternBytes, sql, tempDir, windowed } from "./helpers.js";
+import { wholeInput } from "../../loaders/page-steps.js";
+import { drainSteps, footer, lit, patternBytes, sql, tempDir, windowed } from "./helpers.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -25,22 +25,7 @@ const STEP = 128 << 10;
 /** Every step concatenated, and the step sizes; input whole, or fed `window` bytes at a time. */
 function decode(packed: Uint8Array, expected: number, hadoop: boolean, window?: number): { out: Uint8Array; steps: number[] } {
   const input = window === undefined ? undefined : windowed(packed, window);
-  const s = lz4PageSteps(input ?? wholeInput(packed), 0, expected, hadoop);
-  const parts: Uint8Array[] = [];
-  const steps: number[] = [];
-  for (let v = s.next(); v !== undefined; v = s.next()) {
-    if (v === HUNGRY) {
-      expect(input).toBeDefined(); // only a windowed input runs out
-      input!.load();
-      continue;
-    }
-    const again = s.current();
-    expect(again !== undefined && Buffer.from(again).equals(Buffer.from(v))).toBe(true);
-    parts.push(v.slice()); // the next step overwrites this one
-    steps.push(v.byteLength);
-  }
-  s.close();
-  return { out: new Uint8Array(Buffer.concat(parts)), steps };
+  return drainSteps(lz4PageSteps(input ?? wholeInput(packed), 0, expected, hadoop), input);
 }
 
 /** An lz4 block written sequence by sequence, as the format describes them, with the output it stands for. */

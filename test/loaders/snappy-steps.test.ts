@@ -9,8 +9,8 @@
 import { snappyCompress, snappyUncompress } from "hysnappy";
 import { snappyCompress as jsSnappyCompress } from "hyparquet-writer/src/snappy.js";
 import { describe, expect, it } from "vitest";
-import { patternBytes, windowed } from "./helpers.js";
-import { HUNGRY, wholeInput } from "../../loaders/page-steps.js";
+import { drainSteps, patternBytes, windowed } from "./helpers.js";
+import { wholeInput } from "../../loaders/page-steps.js";
 import { snappyPageSteps, type WholeSnappy } from "../../loaders/snappy-steps.js";
 
 const STEP = 128 << 10;
@@ -23,22 +23,7 @@ function decode(packed: Uint8Array, expected: number, window?: number): { out: U
     return snappyUncompress(i, n);
   };
   const input = window === undefined ? undefined : windowed(packed, window);
-  const s = snappyPageSteps(input ?? wholeInput(packed), 0, expected, whole);
-  const parts: Uint8Array[] = [];
-  const steps: number[] = [];
-  for (let v = s.next(); v !== undefined; v = s.next()) {
-    if (v === HUNGRY) {
-      expect(input).toBeDefined(); // only a windowed input runs out
-      input!.load();
-      continue;
-    }
-    const again = s.current();
-    expect(again !== undefined && Buffer.from(again).equals(Buffer.from(v))).toBe(true); // current() re-views the step
-    parts.push(v.slice()); // the next step may overwrite this one
-    steps.push(v.byteLength);
-  }
-  s.close();
-  return { out: new Uint8Array(Buffer.concat(parts)), steps, wholeCalls };
+  return { ...drainSteps(snappyPageSteps(input ?? wholeInput(packed), 0, expected, whole), input), wholeCalls };
 }
 
 /** Snappy's varint. */
