@@ -8,7 +8,7 @@
  * `PieceTask`), so reading and parsing run in parallel too and the main thread only packs; a piece
  * comes back in parts (`parts.ts`), consumed in piece order, so batches equal the single-threaded
  * run's. Otherwise (a shuffle buffer, few pieces, or parquet row groups too large to hold one per
- * worker) the main thread reads and workers tokenize chunks of `chunkDocs` documents (or 128 Ki
+ * worker) the main thread reads and workers tokenize chunks of `chunkDocs` documents (or 256 Ki
  * characters), written into one buffer each as they are read and moved to the worker
  * (`doc-bytes.ts`). Chunk buffers are reused once the packer is done with their documents.
  *
@@ -72,7 +72,7 @@ export interface PipelineOptions {
   workers?: number;
   /**
    * Documents per chunk (one worker task, one loader-state snapshot). A chunk for a worker also ends
-   * once it holds 128 Ki characters of text (see `CHUNK_CHARS`). @default 256
+   * once it holds 256 Ki characters of text (see `CHUNK_CHARS`). @default 256
    */
   chunkDocs?: number;
   /** Chunks (or pieces, when workers read) in flight. @default 2 × workers; workers + 1 when workers read; 1 without workers */
@@ -138,11 +138,17 @@ const WORKER_PIECE_MAX_BYTES = 64 << 20;
 /** Free chunk buffers sent along with each task to a worker. */
 const SPARE_PER_TASK = 1;
 /**
- * A chunk sent to a worker also ends at this much text (UTF-16 units), ~30k tokens. 2 workers on 100k
- * chats (~1.8k characters each, read on this thread: one large row group) peaked at 255–272 MB of
- * RSS with 256-document chunks, 200–209 MB with 64-document ones, at the same speed.
+ * A chunk sent to a worker also ends at this much text (UTF-16 units), ~60k tokens. Each task costs
+ * the worker a fixed part (tinypool's per-task `process.memoryUsage()`, messages, building the
+ * result), and the chunk's text waits on this thread until it is sent. Two interleaved runs each, 100k
+ * chats (~1.8k characters each, read on this thread: one large row group, chatml) and 100k documents
+ * in one .jsonl.gz (read on this thread too), 1 / 2 workers:
+ * - 128 Ki: chats 7.0–7.2 / 5.6–5.7 s, peak RSS 219–235 MB with 2 workers; gz 5.3–5.6 / 4.1–4.2 s;
+ * - 256 Ki: chats 6.2–6.4 / 5.0–5.3 s, 230–242 MB; gz 4.5–4.7 / 3.6 s;
+ * - 512 Ki: chats 6.0–6.3 / 5.0–5.1 s, 228–262 MB; gz 4.7 / 3.6–3.7 s.
+ * (Before chunks were written as bytes, 256-document chunks of these chats peaked at 255–272 MB.)
  */
-const CHUNK_CHARS = 128 << 10;
+const CHUNK_CHARS = 256 << 10;
 
 interface ChunkResult {
   chunk: EncodedChunk;

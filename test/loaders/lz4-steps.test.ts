@@ -14,13 +14,13 @@ import { parquetHeader } from "hyparquet/src/column.js";
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from "parquet-wasm/node";
 import { afterAll, describe, expect, it } from "vitest";
 import { lz4Decompress, lz4IsHadoop, lz4PageSteps } from "../../loaders/lz4-steps.js";
-import { wholeInput } from "../../loaders/page-steps.js";
+import { DECODE_STEP, wholeInput } from "../../loaders/page-steps.js";
 import { drainSteps, footer, lit, patternBytes, sql, tempDir, windowed } from "./helpers.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-const STEP = 128 << 10;
+const STEP = DECODE_STEP;
 
 /** Every step concatenated, and the step sizes; input whole, or fed `window` bytes at a time. */
 function decode(packed: Uint8Array, expected: number, hadoop: boolean, window?: number): { out: Uint8Array; steps: number[] } {

@@ -10,10 +10,10 @@ import { snappyCompress, snappyUncompress } from "hysnappy";
 import { snappyCompress as jsSnappyCompress } from "hyparquet-writer/src/snappy.js";
 import { describe, expect, it } from "vitest";
 import { drainSteps, patternBytes, windowed } from "./helpers.js";
-import { wholeInput } from "../../loaders/page-steps.js";
+import { DECODE_STEP, wholeInput } from "../../loaders/page-steps.js";
 import { snappyPageSteps, type WholeSnappy } from "../../loaders/snappy-steps.js";
 
-const STEP = 128 << 10;
+const STEP = DECODE_STEP;
 
 /** Every step concatenated, with the step sizes, and how often the whole-page fallback ran; input whole, or fed `window` bytes at a time. */
 function decode(packed: Uint8Array, expected: number, window?: number): { out: Uint8Array; steps: number[]; wholeCalls: number } {
