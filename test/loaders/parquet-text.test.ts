@@ -66,6 +66,8 @@ beforeAll(async () => {
   }
   files["dict"] = join(tmp.dir, "dict.parquet");
   await sql(`COPY (SELECT 'label ' || (i % 5)::VARCHAR AS text FROM range(${ROWS}) t(i)) TO ${lit(files["dict"]!)} (FORMAT parquet, COMPRESSION zstd)`);
+  files["dict-lz4"] = join(tmp.dir, "dict-lz4.parquet");
+  await sql(`COPY (SELECT 'label ' || (i % 5)::VARCHAR AS text FROM range(${ROWS}) t(i)) TO ${lit(files["dict-lz4"]!)} (FORMAT parquet, COMPRESSION lz4, ROW_GROUP_SIZE 1000)`);
   files["dict-snappy"] = join(tmp.dir, "dict-snappy.parquet");
   await sql(
     `COPY (SELECT CASE WHEN i % 9 = 4 THEN NULL ELSE 'label é漢 ' || (i % 300)::VARCHAR END AS text FROM range(${ROWS}) t(i)) TO ${lit(files["dict-snappy"]!)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 1000)`,
@@ -147,7 +149,7 @@ describe("readTextColumn against duckdb", () => {
     });
   }
 
-  for (const name of ["dict", "dict-snappy", "v2-dict"]) {
+  for (const name of ["dict", "dict-snappy", "dict-lz4", "v2-dict"]) {
     it(`${name}: dictionary-encoded values, as duckdb reads them, through the loader`, async () => {
       const md = await footer(files[name]!);
       const chunk = md.row_groups[0]!.columns[0]!.meta_data!;
