@@ -20,9 +20,15 @@ const CHAT = 3;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/**
+ * The buffer a writer writes into, kept for the next writer once one finishes (the calling thread
+ * writes one chunk at a time): grown once to the largest chunk, not from 64 KiB for every chunk.
+ */
+let spare: Uint8Array<ArrayBuffer> | undefined;
+
 /** Writes documents into a growing buffer. */
 export class DocWriter {
-  private bytes = new Uint8Array(1 << 16);
+  private bytes: Uint8Array<ArrayBuffer> = takeSpare();
   private view = new DataView(this.bytes.buffer);
   private at = 0;
   /** Documents written. */
@@ -51,9 +57,13 @@ export class DocWriter {
     this.count++;
   }
 
-  /** The documents written, in a buffer of their own (to be moved). */
+  /** The documents written, in a buffer of their own (to be moved). Writes no more after this. */
   finish(): ArrayBuffer {
-    return this.bytes.buffer.slice(0, this.at);
+    const out = this.bytes.buffer.slice(0, this.at);
+    if (spare === undefined || spare.byteLength < this.bytes.byteLength) spare = this.bytes;
+    this.bytes = new Uint8Array(0);
+    this.view = new DataView(this.bytes.buffer);
+    return out;
   }
 
   private tag(t: number, more: number): void {
@@ -76,6 +86,12 @@ export class DocWriter {
     this.bytes = grown;
     this.view = new DataView(grown.buffer);
   }
+}
+
+function takeSpare(): Uint8Array<ArrayBuffer> {
+  const b = spare ?? new Uint8Array(1 << 16);
+  spare = undefined;
+  return b;
 }
 
 /** The documents of a {@link DocWriter} buffer, one at a time. */
