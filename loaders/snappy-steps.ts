@@ -197,11 +197,16 @@ function decodeElements(input: Uint8Array, inView: DataView, ip: number, complet
     if (kind === 0) {
       let len = (tag >>> 2) + 1;
       if (len <= 16 && ip < fastIn && op < fastOut) {
-        // four words, the bytes past the literal overwritten by the elements after it
+        // whole words (most literals are a few bytes: one or two), the bytes past the literal
+        // overwritten by the elements after it
         outView.setUint32(op, inView.getUint32(ip, true), true);
-        outView.setUint32(op + 4, inView.getUint32(ip + 4, true), true);
-        outView.setUint32(op + 8, inView.getUint32(ip + 8, true), true);
-        outView.setUint32(op + 12, inView.getUint32(ip + 12, true), true);
+        if (len > 4) {
+          outView.setUint32(op + 4, inView.getUint32(ip + 4, true), true);
+          if (len > 8) {
+            outView.setUint32(op + 8, inView.getUint32(ip + 8, true), true);
+            outView.setUint32(op + 12, inView.getUint32(ip + 12, true), true);
+          }
+        }
         op += len;
         ip += len;
         continue;
@@ -264,12 +269,14 @@ function decodeElements(input: Uint8Array, inView: DataView, ip: number, complet
     if (offset === 0) throw new Error("snappy copy with offset 0: corrupt data");
     const from = op - offset;
     if (offset >= 4 && len <= 16 && op < fastOut) {
-      // four words in order: with an offset of a word or more, each reads only bytes already written
-      // (a run repeats correctly); the bytes past the copy are overwritten by the elements after it
+      // two or four words in order: with an offset of a word or more, each reads only bytes already
+      // written (a run repeats correctly); the bytes past the copy are overwritten by the elements after it
       outView.setUint32(op, outView.getUint32(from, true), true);
       outView.setUint32(op + 4, outView.getUint32(from + 4, true), true);
-      outView.setUint32(op + 8, outView.getUint32(from + 8, true), true);
-      outView.setUint32(op + 12, outView.getUint32(from + 12, true), true);
+      if (len > 8) {
+        outView.setUint32(op + 8, outView.getUint32(from + 8, true), true);
+        outView.setUint32(op + 12, outView.getUint32(from + 12, true), true);
+      }
       op += len;
       continue;
     }
