@@ -107,6 +107,12 @@ export class Loader implements AsyncIterableIterator<Document> {
   private readonly seed: number | undefined;
   private readonly bufferSize: number;
   private readonly epochs: number;
+  /**
+   * `opts.stopAtPiece`, Infinity without one: read from a field of this class, not from the options
+   * object, whose shape differs from loader to loader (a pipeline worker makes one per piece, and
+   * `pull` was re-optimized for each new shape).
+   */
+  private readonly stopAt: number;
   private plan: Plan | undefined;
   private slot = 0;
   private slots = 1;
@@ -130,6 +136,7 @@ export class Loader implements AsyncIterableIterator<Document> {
     this.seed = opts.shuffleSeed === undefined ? undefined : seedWord(opts.shuffleSeed);
     this.bufferSize = this.seed === undefined ? 0 : (opts.shuffleBuffer ?? 1000);
     this.epochs = opts.epochs ?? 1;
+    this.stopAt = opts.stopAtPiece ?? Infinity;
     if (!(this.epochs >= 1)) throw new LoaderStateError(`epochs must be ≥ 1, got ${this.epochs}`);
     ({ slot: this.slot, slots: this.slots } = slotOf(opts));
     if (opts.stopAtPiece !== undefined && this.bufferSize > 0) throw new LoaderStateError("stopAtPiece reads single pieces and cannot be combined with a shuffle buffer");
@@ -260,7 +267,7 @@ export class Loader implements AsyncIterableIterator<Document> {
         }
       }
       // epoch over (or the last piece asked for is read): this slot's pieces are read, the buffer is empty
-      if (this.epoch + 1 >= this.epochs || this.opts.stopAtPiece !== undefined) {
+      if (this.epoch + 1 >= this.epochs || this.stopAt !== Infinity) {
         await this.close();
         return { done: true, value: undefined };
       }
@@ -280,7 +287,7 @@ export class Loader implements AsyncIterableIterator<Document> {
   /** Next document from the pieces, before shuffling; null when this epoch's pieces are done. */
   private async pull(): Promise<Document | null> {
     const plan = this.plan!;
-    const end = Math.min(this.pieces.length, this.opts.stopAtPiece ?? Infinity);
+    const end = Math.min(this.pieces.length, this.stopAt);
     while (this.pieceIdx < end) {
       const piece = this.pieces[this.pieceIdx]!;
       if (!this.reader) this.reader = await this.startPiece(plan, piece);
@@ -337,7 +344,7 @@ export class Loader implements AsyncIterableIterator<Document> {
     this.cur.nextRow = resume?.row ?? -1;
     const src = this.open.src;
     // the next piece this loader will read (none past stopAtPiece: a piece reader stops here)
-    const next = this.pieceIdx + 1 < (this.opts.stopAtPiece ?? Infinity) ? this.pieces[this.pieceIdx + 1] : undefined;
+    const next = this.pieceIdx + 1 < this.stopAt ? this.pieces[this.pieceIdx + 1] : undefined;
     let onRowsRead: (() => void) | undefined;
     if (src instanceof ReadAhead && footer && next?.file === piece.file) {
       const streamed = streamedColumns(footer, next.start, next.end, columns, chatColumns);
