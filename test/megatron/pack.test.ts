@@ -107,6 +107,23 @@ describe("tokpack pack", () => {
     expect(b.counts).toEqual(a.counts);
   });
 
+  it("a run killed before its first checkpoint leaves nothing that looks complete, and --resume starts it over to the same bytes", async () => {
+    const args = (out: string): string[] => [gsm, "--template", TEMPLATE, "--tokenizer", "gpt2", "--out", out, "--seq-len", "128", "--batch-size", "2", "--packing", "pad", "--workers", "1", "--checkpoint-ms", "600000"];
+    const ref = join(tmp, "ref-early");
+    const t0 = Date.now();
+    await pack(args(ref));
+    const full = Date.now() - t0;
+    const out = join(tmp, "killed-early");
+    await killAfter(args(out), Math.floor(full / 2)); // mid-run: its only checkpoint would come at the end
+    expect(existsSync(join(out, "input_ids.npy.tmp"))).toBe(true); // it had started writing
+    expect(existsSync(join(out, ".tokpack-checkpoint.json"))).toBe(false);
+    expect(existsSync(join(out, "manifest.json"))).toBe(false);
+    await pack([...args(out), "--resume"]);
+    expect(digest(out)).toEqual(digest(ref));
+    const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { sources: { path: string; sha256: string }[] };
+    expect(m.sources.map((s) => s.sha256)).toEqual([createHash("sha256").update(readFileSync(gsm)).digest("hex")]);
+  });
+
   it("--rank/--world-size outputs are disjoint and merge to a single run in the same order", async () => {
     const a = subset(tmp, "a.jsonl", ["data", "jsonl", "t0", "cosmos_qa_no_prompt_text.jsonl"], 300);
     const b = subset(tmp, "b.jsonl", ["data", "jsonl", "t0", "samsum_Given_the_above_dialogue_write_a_summary.jsonl"], 300);
