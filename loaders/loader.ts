@@ -267,7 +267,7 @@ export class Loader implements AsyncIterableIterator<Document> {
         }
       }
       // epoch over (or the last piece asked for is read): this slot's pieces are read, the buffer is empty
-      if (this.epoch + 1 >= this.epochs || this.stopAt !== Infinity) {
+      if (this.epoch + 1 >= this.epochs || this.opts.stopAtPiece !== undefined) {
         await this.close();
         return { done: true, value: undefined };
       }

@@ -35,6 +35,18 @@ async function pack(args: string[]): Promise<void> {
   if (r.code !== 0) throw new Error(`pack failed (${r.code}): ${r.stderr}`);
 }
 
+/** A small pack of gsm8k (pad rows of 128, one worker) into `out`, checkpointing every `checkpointMs`. */
+function smallPackArgs(out: string, checkpointMs: number): string[] {
+  return [gsm, "--template", TEMPLATE, "--tokenizer", "gpt2", "--out", out, "--seq-len", "128", "--batch-size", "2", "--packing", "pad", "--workers", "1", "--checkpoint-ms", String(checkpointMs)];
+}
+
+/** Runs `pack` and returns how long it took (ms), to time kills against. */
+async function timedPack(args: string[]): Promise<number> {
+  const t0 = Date.now();
+  await pack(args);
+  return Date.now() - t0;
+}
+
 /** Start a pack run and SIGKILL it after `ms`; resolves once it is gone. */
 function killAfter(args: string[], ms: number): Promise<void> {
   return new Promise((resolve) => {
@@ -84,11 +96,9 @@ describe("tokpack pack", () => {
   });
 
   it("a run killed at random points resumes to the same final bytes", async () => {
-    const args = (out: string): string[] => [gsm, "--template", TEMPLATE, "--tokenizer", "gpt2", "--out", out, "--seq-len", "128", "--batch-size", "2", "--packing", "pad", "--workers", "1", "--checkpoint-ms", "20"];
+    const args = (out: string): string[] => smallPackArgs(out, 20);
     const ref = join(tmp, "ref");
-    const t0 = Date.now();
-    await pack(args(ref));
-    const full = Date.now() - t0;
+    const full = await timedPack(args(ref));
     const want = digest(ref);
     const out = join(tmp, "killed");
     let seed = 12345;
@@ -108,11 +118,9 @@ describe("tokpack pack", () => {
   });
 
   it("a run killed before its first checkpoint leaves nothing that looks complete, and --resume starts it over to the same bytes", async () => {
-    const args = (out: string): string[] => [gsm, "--template", TEMPLATE, "--tokenizer", "gpt2", "--out", out, "--seq-len", "128", "--batch-size", "2", "--packing", "pad", "--workers", "1", "--checkpoint-ms", "600000"];
+    const args = (out: string): string[] => smallPackArgs(out, 600_000);
     const ref = join(tmp, "ref-early");
-    const t0 = Date.now();
-    await pack(args(ref));
-    const full = Date.now() - t0;
+    const full = await timedPack(args(ref));
     const out = join(tmp, "killed-early");
     await killAfter(args(out), Math.floor(full / 2)); // mid-run: its only checkpoint would come at the end
     expect(existsSync(join(out, "input_ids.npy.tmp"))).toBe(true); // it had started writing
