@@ -12,7 +12,8 @@ import type { PairTable } from "./pair-table.js";
 import { utf8EncodeRange } from "../utf8.js";
 import { OutOfSpace } from "../hf/components.js";
 import { PieceCache } from "./piece-cache.js";
-import { hashSpan } from "./utf16-table.js";
+import { TextUnits } from "./text-units.js";
+import { hashUnitsPacked, PACKED_WORDS } from "./utf16-table.js";
 
 /** Pieces longer than this (UTF-16 units) are neither looked up whole nor cached: hashing them costs more than it saves. */
 const MAX_CACHED_PIECE = 48;
@@ -23,6 +24,9 @@ export class ByteBpeEncoder {
   private readonly wholePiece: boolean;
   private readonly cache = new PieceCache();
   private bytes = new Uint8Array(1024);
+  /** The piece's packed key words (`hashUnitsPacked`), for the vocabulary and the cache. */
+  private readonly key = new Int32Array(PACKED_WORDS);
+  private readonly units = new TextUnits();
 
   /**
    * @param wholePiece look a piece up as one token before merging (tiktoken; HF `ignore_merges`).
@@ -33,13 +37,22 @@ export class ByteBpeEncoder {
     this.wholePiece = wholePiece;
   }
 
-  /** Writes the ids of `text[start, end)` to `out` from `pos`; returns the new position. */
+  /**
+   * Writes the ids of `text[start, end)` to `out` from `pos`; returns the new position. Calls for
+   * pieces of one text share its units (`TextUnits` keeps the last text's).
+   */
   encode(text: string, start: number, end: number, out: Uint32Array, pos: number): number {
+    return this.encodeUnits(text, this.units.of(text), start, end, out, pos);
+  }
+
+  /** `encode`, given `text`'s UTF-16 units (`TextUnits.of(text)`). */
+  encodeUnits(text: string, units: Uint16Array, start: number, end: number, out: Uint32Array, pos: number): number {
     const len = end - start;
     const short = len <= MAX_CACHED_PIECE;
-    const hash = short || len <= this.vocab.maxTextLength ? hashSpan(text, start, end) : 0;
+    const key = this.key;
+    const hash = short || len <= this.vocab.maxTextLength ? hashUnitsPacked(units, start, end, key) : 0;
     if (this.wholePiece && len <= this.vocab.maxTextLength) {
-      const id = this.vocab.textIndex.getHashed(text, start, end, hash);
+      const id = this.vocab.textIndex.getHashed(units, start, end, hash, key);
       if (id >= 0) {
         if (pos >= out.length) throw new OutOfSpace();
         out[pos] = id;
@@ -47,11 +60,11 @@ export class ByteBpeEncoder {
       }
     }
     if (short) {
-      const n = this.cache.copyTo(text, start, end, hash, out, pos);
+      const n = this.cache.copyTo(units, start, end, hash, key, out, pos);
       if (n >= 0) return pos + n;
     }
     const next = this.mergePiece(text, start, end, out, pos);
-    if (short) this.cache.put(text, start, end, out, pos, next - pos);
+    if (short) this.cache.put(units, start, end, out, pos, next - pos);
     return next;
   }
 

@@ -86,7 +86,7 @@ export class ByteVocab {
       if (this.find(t, 0, t.length, h) < 0) this.insert(h, id);
       if (isUtf8(t)) {
         const text = Buffer.from(t.buffer, t.byteOffset, t.length).toString("utf8");
-        this.textIndex.set(text, 0, text.length, id);
+        this.textIndex.set(text, id);
         if (text.length > this.maxTextLength) this.maxTextLength = text.length;
       }
     }
@@ -136,7 +136,7 @@ export class ByteVocab {
 
   /** Id of the token whose bytes are the UTF-8 of `text`, or undefined. */
   idOfText(text: string): number | undefined {
-    const id = this.textIndex.get(text, 0, text.length);
+    const id = this.textIndex.get(text);
     return id < 0 ? undefined : id;
   }
 

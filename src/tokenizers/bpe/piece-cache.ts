@@ -1,6 +1,6 @@
 /**
- * A bounded cache from piece text to its ids. Keys live in a Utf16Table (looked up in place, no
- * substring), ids in one Uint32Array arena; the table holds `offset * 64 + length`. When the table,
+ * A bounded cache from piece text to its ids. Keys live in a Utf16Table (looked up in place in the
+ * document's units, no substring), ids in one Uint32Array arena; the table holds `offset * 64 + length`. When the table,
  * its key arena or the id arena is full, everything is cleared: memory stays flat and throughput
  * stays steady over any run (an unbounded cache, as gpt-tokenizer's, slows 1.5–3× once it holds
  * millions of strings).
@@ -22,9 +22,12 @@ export class PieceCache {
     this.arena = new Uint32Array(arenaSize);
   }
 
-  /** Copies the cached ids of `text[start, end)` (whose `hashSpan` is `hash`) to `out[pos..]`; returns how many, or -1 on a miss / no room. */
-  copyTo(text: string, start: number, end: number, hash: number, out: Uint32Array, pos: number): number {
-    const packed = this.table.getHashed(text, start, end, hash);
+  /**
+   * Copies the cached ids of `units[start, end)` (whose `hashUnitsPacked` is `hash`, with the words
+   * it filled in `key`) to `out[pos..]`; returns how many, or -1 on a miss / no room.
+   */
+  copyTo(units: Uint16Array, start: number, end: number, hash: number, key: Int32Array, out: Uint32Array, pos: number): number {
+    const packed = this.table.getHashed(units, start, end, hash, key);
     if (packed < 0) return -1;
     const n = packed & 63;
     if (pos + n > out.length) return -1;
@@ -33,8 +36,8 @@ export class PieceCache {
     return n;
   }
 
-  /** Remembers `ids[from, from + n)` for `text[start, end)` (ignored when n is larger than the cache keeps). */
-  put(text: string, start: number, end: number, ids: Uint32Array, from: number, n: number): void {
+  /** Remembers `ids[from, from + n)` for `units[start, end)` (ignored when n is larger than the cache keeps). */
+  put(units: Uint16Array, start: number, end: number, ids: Uint32Array, from: number, n: number): void {
     if (n > MAX_IDS) return;
     if (this.table.size >= this.maxEntries || this.table.keyUnits > this.maxEntries * 8 || this.used + n > this.arena.length) {
       this.table.clear();
@@ -43,6 +46,6 @@ export class PieceCache {
     const at = this.used;
     for (let i = 0; i < n; i++) this.arena[at + i] = ids[from + i]!;
     this.used += n;
-    this.table.set(text, start, end, at * 64 + n);
+    this.table.setUnits(units, start, end, at * 64 + n);
   }
 }

@@ -15,7 +15,8 @@ import { ByteVocab, type ByteVocabData } from "../bpe/byte-vocab.js";
 import { BpeMerger } from "../bpe/merge.js";
 import { PairTable, type PairTableData } from "../bpe/pair-table.js";
 import { PieceCache } from "../bpe/piece-cache.js";
-import { hashSpan } from "../bpe/utf16-table.js";
+import { TextUnits } from "../bpe/text-units.js";
+import { hashUnitsPacked, PACKED_WORDS } from "../bpe/utf16-table.js";
 import { utf8EncodeRange } from "../utf8.js";
 import { idsOfTokens, packTokens, tokensById, unpackTokens, type Model, type PackedTokens } from "./components.js";
 import { byteToUnicode, unicodeToByte } from "./byte-level.js";
@@ -258,13 +259,16 @@ function charLevelEncoder(t: Omit<CharLevelTables, "pairs">, vocab: ReadonlyMap<
   const merger = new BpeMerger(pairs);
   const cache = new PieceCache();
   const utf8 = new Uint8Array(4);
+  const key = new Int32Array(PACKED_WORDS);
+  const textUnits = new TextUnits();
 
   /** The ids of `text[start, end)` as one piece. */
   const encodeRange = (text: string, start: number, end: number, out: Uint32Array, pos: number): number => {
     const cacheable = end - start <= MAX_CACHED_PIECE;
-    const hash = cacheable ? hashSpan(text, start, end) : 0;
-    if (cacheable) {
-      const n = cache.copyTo(text, start, end, hash, out, pos);
+    const units = cacheable ? textUnits.of(text) : undefined;
+    const hash = units !== undefined ? hashUnitsPacked(units, start, end, key) : 0;
+    if (units !== undefined) {
+      const n = cache.copyTo(units, start, end, hash, key, out, pos);
       if (n >= 0) return pos + n;
     }
     const sym = merger.symbols((end - start) * 4);
@@ -306,7 +310,7 @@ function charLevelEncoder(t: Omit<CharLevelTables, "pairs">, vocab: ReadonlyMap<
       lastWasUnk = true;
     }
     const stop = merger.merge(n, out, pos);
-    if (cacheable) cache.put(text, start, end, out, pos, stop - pos);
+    if (units !== undefined) cache.put(units, start, end, out, pos, stop - pos);
     return stop;
   };
 

@@ -10,7 +10,7 @@ import { bertPreTokenizer } from "./bert.js";
 import type { PreTokenizer } from "./components.js";
 import { patternOf, type HfPattern } from "./patterns.js";
 import { compileSplitPattern, WHITE_SPACE } from "../regex.js";
-import { codePointUnits } from "../split.js";
+import { codePointUnits, pieceEndFor, type PieceEnd } from "../split.js";
 
 /** GPT-2's split pattern, which HF's ByteLevel pre-tokenizer applies when `use_regex` is true. */
 export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
@@ -41,9 +41,15 @@ export interface BuiltPreTokenizer extends PreTokenizer {
    * gpt-3.5 / gpt-4o files): the tokenizer then walks the pieces by offset (`forEachSplit`) instead
    * of making a string per piece.
    */
-  readonly offsetSplit?: { re: RegExp; gaps: boolean };
+  readonly offsetSplit?: { re: RegExp; gaps: boolean; scan?: PieceEnd };
   /** Set when the pre-tokenizer returns its input unchanged (ByteLevel without regex or prefix space). */
   readonly identity?: boolean;
+}
+
+/** `{ scan }`: the hand-written matcher of a `Regex` pattern, where tokpack has one (cl100k's, which Llama-3 uses). */
+function scanOf(pattern: HfPattern | undefined): { scan?: PieceEnd } {
+  const scan = pattern !== undefined && typeof pattern !== "string" && "Regex" in pattern ? pieceEndFor(pattern.Regex) : undefined;
+  return scan !== undefined ? { scan } : {};
 }
 
 /**
@@ -156,8 +162,8 @@ export function createPreTokenizer(json: PreTokenizerJson | null | undefined, fi
       return {
         byteLevel: false,
         split: eachPiece((piece, _i, out) => splitByPattern(piece, re, behavior, invert, out)),
-        ...(behavior === "Isolated" && !invert ? { offsetSplit: { re, gaps: true } } : {}),
-        ...(behavior === "Removed" && invert ? { offsetSplit: { re, gaps: false } } : {}),
+        ...(behavior === "Isolated" && !invert ? { offsetSplit: { re, gaps: true, ...scanOf(json.pattern) } } : {}),
+        ...(behavior === "Removed" && invert ? { offsetSplit: { re, gaps: false, ...scanOf(json.pattern) } } : {}),
       };
     }
     case "Metaspace": {

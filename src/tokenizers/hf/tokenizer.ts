@@ -10,7 +10,8 @@ import { dirname, join } from "node:path";
 import { VocabFormatError } from "../../errors.js";
 import { BaseTokenizer } from "../base.js";
 import type { EncodeOptions, SpecialTokenIds } from "../types.js";
-import { forEachSplit } from "../split.js";
+import { forEachSplit, type PieceEnd } from "../split.js";
+import { TextUnits } from "../bpe/text-units.js";
 import { wellFormed } from "../utf8.js";
 import { AddedTokenMatcher, type AddedTokenJson, type Segment } from "./added-tokens.js";
 import { unicodeToByte } from "./byte-level.js";
@@ -76,7 +77,8 @@ export class HfTokenizer extends BaseTokenizer {
   private readonly byteLevel: boolean;
   private readonly segments: Segment[] = [];
   /** Sticky + global copies of the pre-tokenizer's one offset split, when the model encodes spans (the fast path). */
-  private readonly spanSplit: { sticky: RegExp; global: RegExp; gaps: boolean } | undefined;
+  private readonly spanSplit: { sticky: RegExp; global: RegExp; gaps: boolean; scan: PieceEnd | undefined } | undefined;
+  private readonly units = new TextUnits();
 
   /**
    * @param file where the JSON came from, named in every error.
@@ -120,7 +122,7 @@ export class HfTokenizer extends BaseTokenizer {
     const split = this.preTokenizer?.offsetSplit;
     this.spanSplit =
       split !== undefined && model.encodeSpan !== undefined
-        ? { sticky: new RegExp(split.re.source, split.re.flags.replace("g", "") + "y"), global: new RegExp(split.re.source, split.re.flags), gaps: split.gaps }
+        ? { sticky: new RegExp(split.re.source, split.re.flags.replace("g", "") + "y"), global: new RegExp(split.re.source, split.re.flags), gaps: split.gaps, scan: split.scan }
         : undefined;
     if (model.shareTables !== undefined) {
       const shareModel = model.shareTables.bind(model);
@@ -183,9 +185,18 @@ export class HfTokenizer extends BaseTokenizer {
     if (span !== undefined) {
       const encodeSpan = model.encodeSpan!;
       let p = pos;
-      forEachSplit(span.sticky, span.global, text, span.gaps, (s, e) => {
-        p = encodeSpan(text, s, e, out, p);
-      });
+      const scan = span.scan;
+      forEachSplit(
+        span.sticky,
+        span.global,
+        text,
+        span.gaps,
+        (s, e) => {
+          p = encodeSpan(text, s, e, out, p);
+        },
+        scan,
+        scan !== undefined ? this.units.of(text) : undefined,
+      );
       return p;
     }
     const pieces = this.preTokenizer.split([text]);

@@ -6,6 +6,7 @@
  */
 import { BaseTokenizer } from "../base.js";
 import { ByteBpeEncoder } from "../bpe/byte-encoder.js";
+import { TextUnits } from "../bpe/text-units.js";
 import { ByteVocab, type ByteVocabData } from "../bpe/byte-vocab.js";
 import { PairTable, type PairTableData } from "../bpe/pair-table.js";
 import { OutOfSpace } from "../hf/components.js";
@@ -13,7 +14,7 @@ import { compileSplitPattern } from "../regex.js";
 import { wellFormed } from "../utf8.js";
 import { VocabFormatError } from "../../errors.js";
 import type { EncodeOptions, SpecialTokenIds } from "../types.js";
-import { forEachPiece } from "../split.js";
+import { forEachPiece, pieceEndFor, type PieceEnd } from "../split.js";
 
 export interface TiktokenDefinition {
   name: string;
@@ -53,6 +54,9 @@ export class TiktokenTokenizer extends BaseTokenizer {
   private shared: SharedTiktoken | undefined;
   private readonly sticky: RegExp;
   private readonly global: RegExp;
+  /** The pattern's hand-written matcher (cl100k_base's), tried before the regex. */
+  private readonly scan: PieceEnd | undefined;
+  private readonly units = new TextUnits();
   private readonly specialBytes = new Map<number, Uint8Array>();
   private readonly allSpecials: RegExp | undefined;
 
@@ -80,6 +84,7 @@ export class TiktokenTokenizer extends BaseTokenizer {
     this.bpe = new ByteBpeEncoder(this.vocab, this.pairs, true);
     this.sticky = compileSplitPattern(def.pattern, def.file, "yu");
     this.global = compileSplitPattern(def.pattern, def.file, "gu");
+    this.scan = pieceEndFor(def.pattern);
     this.specialTokens = new Map(Object.entries(def.specialTokens));
     let maxId = this.vocab.size - 1;
     for (const [text, id] of this.specialTokens) {
@@ -137,10 +142,18 @@ export class TiktokenTokenizer extends BaseTokenizer {
     if (start >= end) return pos;
     const segment = start === 0 && end === text.length ? text : text.slice(start, end);
     const bpe = this.bpe;
+    const units = this.units.of(segment);
     let p = pos;
-    forEachPiece(this.sticky, this.global, segment, (s, e) => {
-      p = bpe.encode(segment, s, e, out, p);
-    });
+    forEachPiece(
+      this.sticky,
+      this.global,
+      segment,
+      (s, e) => {
+        p = bpe.encodeUnits(segment, units, s, e, out, p);
+      },
+      this.scan,
+      units,
+    );
     return p;
   }
 

@@ -1,0 +1,77 @@
+/**
+ * The hand-written cl100k split (`ascii-split.ts`) against the pattern itself: the pieces
+ * `forEachPiece` finds with the scanner equal those the regex alone finds, on every short string
+ * over an alphabet of the characters each alternative turns on (ASCII and the non-ASCII ones that
+ * continue a run), and on long random strings; and cl100k_base's ids on such strings equal the
+ * tiktoken package's.
+ */
+import { describe, expect, it } from "vitest";
+import { get_encoding } from "tiktoken";
+import { CL100K_PATTERN } from "../../src/tokenizers/ascii-split.js";
+import { TextUnits } from "../../src/tokenizers/bpe/text-units.js";
+import { loadTokenizer } from "../../src/tokenizers/load.js";
+import { compileSplitPattern } from "../../src/tokenizers/regex.js";
+import { forEachPiece, pieceEndFor } from "../../src/tokenizers/split.js";
+
+const sticky = compileSplitPattern(CL100K_PATTERN, "test", "yu");
+const global = compileSplitPattern(CL100K_PATTERN, "test", "gu");
+const scan = pieceEndFor(CL100K_PATTERN)!;
+const units = new TextUnits();
+
+function pieces(text: string, withScan: boolean): string[] {
+  const out: string[] = [];
+  forEachPiece(sticky, global, text, (s, e) => out.push(text.slice(s, e)), withScan ? scan : undefined, withScan ? units.of(text) : undefined);
+  return out;
+}
+
+/**
+ * Letters (including those of the contractions), digits, each ASCII whitespace, symbols, a
+ * control character, and non-ASCII characters that are letters (é, ſ which folds to s), digits
+ * (٣), whitespace (U+0085, U+00A0, U+3000), symbols (—, ’) or neither (an emoji's surrogates).
+ */
+const ALPHABET = ["a", "Z", "s", "T", "r", "E", "l", "L", "v", "m", "d", "1", "0", " ", "\t", "\n", "\r", "\v", "\f", "'", ".", "(", "\u0001", "\u007f", "é", "ſ", "٣", "\u0085", "\u00a0", "\u3000", "—", "’", "😀"];
+
+describe("cl100k's hand-written split", () => {
+  it("is only used for that exact pattern", () => {
+    expect(pieceEndFor(CL100K_PATTERN)).toBeDefined();
+    expect(pieceEndFor(CL100K_PATTERN.replace("{1,3}", "{1,4}"))).toBeUndefined();
+  });
+
+  it("splits every string of up to 3 characters over the alphabet as the regex does", () => {
+    const strings: string[] = [];
+    let level = [""];
+    for (let n = 0; n < 3; n++) {
+      level = level.flatMap((s) => ALPHABET.map((c) => s + c));
+      strings.push(...level);
+    }
+    let checked = 0;
+    for (const s of strings) {
+      // each also inside context that ends or continues a run
+      for (const t of [s, `x${s}`, `${s}x`, ` ${s} `, `'${s}9`, `${s}\u00a0`]) {
+        expect(pieces(t, true), JSON.stringify(t)).toEqual(pieces(t, false));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(200_000);
+  });
+
+  it("splits long random strings as the regex does, and cl100k_base's ids equal tiktoken's", async () => {
+    const tok = await loadTokenizer("cl100k_base");
+    const ref = get_encoding("cl100k_base");
+    try {
+      let seed = 7;
+      const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+      // weighted toward ASCII, as text is, so long ASCII runs meet the occasional wide character
+      const pick = () => (next() % 4 === 0 ? ALPHABET[next() % ALPHABET.length]! : "aaaabcdefst   \n.,'1"[next() % 19]!);
+      for (let k = 0; k < 3000; k++) {
+        let t = "";
+        const n = next() % 200;
+        for (let i = 0; i < n; i++) t += pick();
+        expect(pieces(t, true), JSON.stringify(t)).toEqual(pieces(t, false));
+        expect([...tok.encode(t)], JSON.stringify(t)).toEqual([...ref.encode_ordinary(t)]);
+      }
+    } finally {
+      ref.free();
+    }
+  });
+});
