@@ -1,7 +1,7 @@
 /**
- * The split pattern of cl100k_base (also Llama-3's), run by hand over ASCII text: what the regex
- * would match at a position, found with a table lookup per character instead of a call into the
- * regex engine. Entering the engine cost ~50 ns a piece here, half of all encoding time on English;
+ * The split patterns of cl100k_base (also Llama-3's) and o200k_base, run by hand over ASCII text:
+ * what the regex would match at a position, found with a table lookup per character instead of a
+ * call into the regex engine. Entering the engine cost ~50 ns a piece here, half of all encoding time on English;
  * most pieces are a few ASCII characters.
  *
  * The scanner answers only when every character it had to look at is ASCII (the piece, and the
@@ -9,7 +9,7 @@
  * the regex, so non-ASCII text is split exactly as before: `\p{L}`, `\p{N}` and `\s` reach beyond
  * ASCII, and a piece's end can depend on the character after it.
  *
- * The pattern, alternatives in the order they are tried:
+ * cl100k's pattern, alternatives in the order they are tried:
  *   1. `(?i:'s|'t|'re|'ve|'m|'ll|'d)`
  *   2. `[^\r\n\p{L}\p{N}]?\p{L}+`
  *   3. `\p{N}{1,3}`
@@ -19,8 +19,10 @@
  *   7. `\s+`
  */
 
-/** The pattern as tiktoken's cl100k_base (and Llama-3's tokenizer.json) spell it. */
+/** The patterns as tiktoken's encodings (and Llama-3's tokenizer.json, for cl100k's) spell them. */
 export const CL100K_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+export const O200K_PATTERN =
+  "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 /** Character classes. */
 const LETTER = 1;
@@ -116,4 +118,55 @@ export function cl100kPieceEnd(u: Uint16Array, at: number, len: number): number 
   }
   if (lastNewline >= 0) return lastNewline + 1;
   return i - at > 1 ? i - 1 : i;
+}
+
+/**
+ * End of the piece o200k's pattern matches at `at` (`at < len`), or -1 (ask the regex). Its
+ * alternatives, for ASCII:
+ *   A. `P? U* L+ C?` and B. `P? U+ L* C?`, where P is a character neither newline, letter nor
+ *      digit, U an uppercase and L a lowercase letter, C a contraction (`'s`, `'RE`, …): after the
+ *      optional P, the run of uppercase letters and the run of lowercase ones after it, then a
+ *      contraction if one follows ("don't", "DON'T", "HTMLParser", but "camel" + "Case");
+ *   then cl100k's 3–7, except that newlines or slashes, not only newlines, may end 4's symbols.
+ */
+export function o200kPieceEnd(u: Uint16Array, at: number, len: number): number {
+  const k0 = CLASS[u[at]!]!;
+  if (k0 === LETTER) return casedLettersEnd(u, at, len);
+  if (k0 === WIDE) return -1;
+  if ((k0 === SPACE || k0 === OTHER) && at + 1 < len) {
+    const k1 = CLASS[u[at + 1]!];
+    if (k1 === WIDE) return -1;
+    if (k1 === LETTER) return casedLettersEnd(u, at + 1, len);
+  }
+  // 4. an optional space, symbols, then newlines and slashes (a slash can follow the newlines)
+  const c1 = at + 1 < len ? u[at + 1]! : -1;
+  if (k0 === OTHER || (u[at] === 0x20 && c1 >= 0 && CLASS[c1] === OTHER)) {
+    let i = asciiRunEnd(u, k0 === OTHER ? at + 1 : at + 2, len, OTHER);
+    if (i < 0) return -1;
+    while (i < len && (CLASS[u[i]!] === NEWLINE || u[i] === 0x2f)) i++;
+    return i;
+  }
+  // neither letters nor symbols start here: cl100k's code reaches only its 3, 5–7, which o200k shares
+  return cl100kPieceEnd(u, at, len);
+}
+
+/** o200k's A/B from the letter at `p`: uppercase run, lowercase run, optional contraction. */
+function casedLettersEnd(u: Uint16Array, p: number, len: number): number {
+  let i = p;
+  // ASCII letters: bit 0x20 set = lowercase
+  while (i < len && CLASS[u[i]!] === LETTER && (u[i]! & 0x20) === 0) i++;
+  while (i < len && CLASS[u[i]!] === LETTER && (u[i]! & 0x20) !== 0) i++;
+  if (i >= len) return i;
+  const k = CLASS[u[i]!];
+  if (k === WIDE) return -1; // a non-ASCII letter or mark would continue a run
+  if (u[i] !== 0x27 || i + 1 >= len) return i;
+  const c1 = u[i + 1]!;
+  if (CLASS[c1] === WIDE) return -1; // ſ folds to s
+  if (isLetter(c1, 0x73) || isLetter(c1, 0x74) || isLetter(c1, 0x6d) || isLetter(c1, 0x64)) return i + 2;
+  if ((isLetter(c1, 0x72) || isLetter(c1, 0x76) || isLetter(c1, 0x6c)) && i + 2 < len) {
+    const c2 = u[i + 2]!;
+    if (CLASS[c2] === WIDE) return -1;
+    if (isLetter(c1, 0x6c) ? isLetter(c2, 0x6c) : isLetter(c2, 0x65)) return i + 3;
+  }
+  return i;
 }

@@ -1,27 +1,30 @@
 /**
- * The hand-written cl100k split (`ascii-split.ts`) against the pattern itself: the pieces
- * `forEachPiece` finds with the scanner equal those the regex alone finds, on every short string
- * over an alphabet of the characters each alternative turns on (ASCII and the non-ASCII ones that
- * continue a run), and on long random strings; and cl100k_base's ids on such strings equal the
- * tiktoken package's.
+ * The hand-written splits of cl100k's and o200k's patterns (`ascii-split.ts`) against the patterns
+ * themselves: the pieces `forEachPiece` finds with the scanner equal those the regex alone finds,
+ * on every short string over an alphabet of the characters each alternative turns on (ASCII and the
+ * non-ASCII ones that continue a run), and on long random strings; and the encodings' ids on such
+ * strings equal the tiktoken package's.
  */
 import { describe, expect, it } from "vitest";
 import { get_encoding } from "tiktoken";
-import { CL100K_PATTERN } from "../../src/tokenizers/ascii-split.js";
+import { CL100K_PATTERN, O200K_PATTERN } from "../../src/tokenizers/ascii-split.js";
 import { TextUnits } from "../../src/tokenizers/bpe/text-units.js";
 import { loadTokenizer } from "../../src/tokenizers/load.js";
 import { compileSplitPattern } from "../../src/tokenizers/regex.js";
 import { forEachPiece, pieceEndFor } from "../../src/tokenizers/split.js";
 
-const sticky = compileSplitPattern(CL100K_PATTERN, "test", "yu");
-const global = compileSplitPattern(CL100K_PATTERN, "test", "gu");
-const scan = pieceEndFor(CL100K_PATTERN)!;
 const units = new TextUnits();
 
-function pieces(text: string, withScan: boolean): string[] {
-  const out: string[] = [];
-  forEachPiece(sticky, global, text, (s, e) => out.push(text.slice(s, e)), withScan ? scan : undefined, withScan ? units.of(text) : undefined);
-  return out;
+/** The pieces of `text` under `pattern`: by the regex alone, or with the hand-written matcher first. */
+function splitter(pattern: string): (text: string, withScan: boolean) => string[] {
+  const sticky = compileSplitPattern(pattern, "test", "yu");
+  const global = compileSplitPattern(pattern, "test", "gu");
+  const scan = pieceEndFor(pattern)!;
+  return (text, withScan) => {
+    const out: string[] = [];
+    forEachPiece(sticky, global, text, (s, e) => out.push(text.slice(s, e)), withScan ? scan : undefined, withScan ? units.of(text) : undefined);
+    return out;
+  };
 }
 
 /**
@@ -29,12 +32,17 @@ function pieces(text: string, withScan: boolean): string[] {
  * control character, and non-ASCII characters that are letters (é, ſ which folds to s), digits
  * (٣), whitespace (U+0085, U+00A0, U+3000), symbols (—, ’) or neither (an emoji's surrogates).
  */
-const ALPHABET = ["a", "Z", "s", "T", "r", "E", "l", "L", "v", "m", "d", "1", "0", " ", "\t", "\n", "\r", "\v", "\f", "'", ".", "(", "\u0001", "\u007f", "é", "ſ", "٣", "\u0085", "\u00a0", "\u3000", "—", "’", "😀"];
+const ALPHABET = ["a", "Z", "s", "T", "r", "E", "l", "L", "v", "m", "d", "1", "0", " ", "\t", "\n", "\r", "\v", "\f", "'", ".", "/", "\u0001", "\u007f", "é", "É", "\u0301", "ſ", "٣", "\u0085", "\u00a0", "\u3000", "—", "’", "😀"];
 
-describe("cl100k's hand-written split", () => {
+describe.each([
+  ["cl100k_base", CL100K_PATTERN],
+  ["o200k_base", O200K_PATTERN],
+] as const)("%s's hand-written split", (encoding, pattern) => {
+  const pieces = splitter(pattern);
+
   it("is only used for that exact pattern", () => {
-    expect(pieceEndFor(CL100K_PATTERN)).toBeDefined();
-    expect(pieceEndFor(CL100K_PATTERN.replace("{1,3}", "{1,4}"))).toBeUndefined();
+    expect(pieceEndFor(pattern)).toBeDefined();
+    expect(pieceEndFor(pattern.replace("{1,3}", "{1,4}"))).toBeUndefined();
   });
 
   it("splits every string of up to 3 characters over the alphabet as the regex does", () => {
@@ -55,14 +63,14 @@ describe("cl100k's hand-written split", () => {
     expect(checked).toBeGreaterThan(200_000);
   });
 
-  it("splits long random strings as the regex does, and cl100k_base's ids equal tiktoken's", async () => {
-    const tok = await loadTokenizer("cl100k_base");
-    const ref = get_encoding("cl100k_base");
+  it("splits long random strings as the regex does, and the encoding's ids equal tiktoken's", async () => {
+    const tok = await loadTokenizer(encoding);
+    const ref = get_encoding(encoding);
     try {
       let seed = 7;
       const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
       // weighted toward ASCII, as text is, so long ASCII runs meet the occasional wide character
-      const pick = () => (next() % 4 === 0 ? ALPHABET[next() % ALPHABET.length]! : "aaaabcdefst   \n.,'1"[next() % 19]!);
+      const pick = () => (next() % 4 === 0 ? ALPHABET[next() % ALPHABET.length]! : "aaaabcdefstAB   \n.,'1"[next() % 21]!);
       for (let k = 0; k < 3000; k++) {
         let t = "";
         const n = next() % 200;
