@@ -1,5 +1,6 @@
 /**
- * The split patterns of cl100k_base (also Llama-3's) and o200k_base, run by hand over ASCII text:
+ * The split patterns of cl100k_base (also Llama-3's), o200k_base and GPT-2 (r50k_base, p50k_base,
+ * HF's ByteLevel pre-tokenizer), run by hand over ASCII text:
  * what the regex would match at a position, found with a table lookup per character instead of a
  * call into the regex engine. Entering the engine cost ~50 ns a piece here, half of all encoding time on English;
  * most pieces are a few ASCII characters.
@@ -19,8 +20,9 @@
  *   7. `\s+`
  */
 
-/** The patterns as tiktoken's encodings (and Llama-3's tokenizer.json, for cl100k's) spell them. */
+/** The patterns as tiktoken's encodings and tokenizer.json files (Llama-3's: cl100k's) spell them. */
 export const CL100K_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 export const O200K_PATTERN =
   "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
@@ -169,4 +171,38 @@ function casedLettersEnd(u: Uint16Array, p: number, len: number): number {
     if (isLetter(c1, 0x6c) ? isLetter(c2, 0x6c) : isLetter(c2, 0x65)) return i + 3;
   }
   return i;
+}
+
+/**
+ * End of the piece GPT-2's pattern (r50k_base, p50k_base, and HF's ByteLevel pre-tokenizer)
+ * matches at `at` (`at < len`), or -1 (ask the regex). Its alternatives:
+ *   1. `'s|'t|'re|'ve|'m|'ll|'d` (lowercase only)
+ *   2. ` ?\p{L}+`  3. ` ?\p{N}+`  4. ` ?[^\s\p{L}\p{N}]+`: an optional space, then a run of one class
+ *   5. `\s+(?!\S)`  6. `\s+`: as cl100k's 6–7, newlines being whitespace like any other
+ */
+export function gpt2PieceEnd(u: Uint16Array, at: number, len: number): number {
+  const c0 = u[at]!;
+  const k0 = CLASS[c0]!;
+  if (k0 === LETTER || k0 === DIGIT || k0 === OTHER) {
+    if (c0 === 0x27 && at + 1 < len) {
+      const c1 = u[at + 1]!;
+      if (c1 === 0x73 || c1 === 0x74 || c1 === 0x6d || c1 === 0x64) return at + 2;
+      if (at + 2 < len && ((c1 === 0x72 && u[at + 2] === 0x65) || (c1 === 0x76 && u[at + 2] === 0x65) || (c1 === 0x6c && u[at + 2] === 0x6c))) return at + 3;
+    }
+    return asciiRunEnd(u, at + 1, len, k0);
+  }
+  if (k0 === WIDE) return -1;
+  // whitespace; a space may start a run of letters, digits or symbols
+  const k1 = at + 1 < len ? CLASS[u[at + 1]!]! : END;
+  if (k1 === WIDE) return -1;
+  if (c0 === 0x20 && (k1 === LETTER || k1 === DIGIT || k1 === OTHER)) return asciiRunEnd(u, at + 2, len, k1);
+  let i = at + 1;
+  for (;;) {
+    if (i >= len) return i;
+    const k = CLASS[u[i]!];
+    if (k === SPACE || k === NEWLINE) i++;
+    else if (k === WIDE) return -1;
+    else break;
+  }
+  return i - at > 1 ? i - 1 : i;
 }

@@ -1,4 +1,4 @@
-import { CL100K_PATTERN, cl100kPieceEnd, O200K_PATTERN, o200kPieceEnd } from "./ascii-split.js";
+import { CL100K_PATTERN, cl100kPieceEnd, GPT2_PATTERN, gpt2PieceEnd, O200K_PATTERN, o200kPieceEnd } from "./ascii-split.js";
 
 /**
  * A hand-written matcher of one split pattern: the end of the piece the pattern matches at `at` of
@@ -8,7 +8,9 @@ export type PieceEnd = (units: Uint16Array, at: number, len: number) => number;
 
 /** The hand-written matcher of `pattern` (as the tokenizer file spells it), if tokpack has one. */
 export function pieceEndFor(pattern: string): PieceEnd | undefined {
-  return pattern === CL100K_PATTERN ? cl100kPieceEnd : pattern === O200K_PATTERN ? o200kPieceEnd : undefined;
+  if (pattern === CL100K_PATTERN) return cl100kPieceEnd;
+  if (pattern === O200K_PATTERN) return o200kPieceEnd;
+  return pattern === GPT2_PATTERN ? gpt2PieceEnd : undefined;
 }
 
 /**

@@ -11,9 +11,9 @@ import type { PreTokenizer } from "./components.js";
 import { patternOf, type HfPattern } from "./patterns.js";
 import { compileSplitPattern, WHITE_SPACE } from "../regex.js";
 import { codePointUnits, pieceEndFor, type PieceEnd } from "../split.js";
+import { GPT2_PATTERN } from "../ascii-split.js";
 
 /** GPT-2's split pattern, which HF's ByteLevel pre-tokenizer applies when `use_regex` is true. */
-export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 export type SplitBehavior = "Removed" | "Isolated" | "MergedWithPrevious" | "MergedWithNext" | "Contiguous";
 
@@ -151,7 +151,7 @@ export function createPreTokenizer(json: PreTokenizerJson | null | undefined, fi
           if (re) splitByPattern(piece, re, "Isolated", false, out);
           else out.push(piece);
         }),
-        ...(!prefix && re !== undefined ? { offsetSplit: { re, gaps: true } } : {}),
+        ...(!prefix && re !== undefined ? { offsetSplit: { re, gaps: true, ...scanOf({ Regex: GPT2_PATTERN }) } } : {}),
         ...(!prefix && re === undefined ? { identity: true } : {}),
       };
     }
