@@ -191,7 +191,7 @@ export function byteLevelBpeModel(t: ByteLevelTables): Model {
     vocabSize: t.vocabSize,
     unkId: t.unkId,
     encodePiece: (piece, out, pos) => encoder.encode(piece, 0, piece.length, out, pos),
-    encodeSpan: (text, start, end, out, pos) => encoder.encode(text, start, end, out, pos),
+    encodeSpan: (text, units, start, end, out, pos) => encoder.encodeUnits(text, units, start, end, out, pos),
     tokenToId(token) {
       const id = t.other.get(token);
       if (id !== undefined) return id;

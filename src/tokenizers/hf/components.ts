@@ -30,8 +30,11 @@ export interface Model {
    */
   tokenByteLength?(id: number): number;
   copyTokenBytes?(id: number, out: Uint8Array, at: number): number;
-  /** `encodePiece(text.slice(start, end), …)` without the slice, for models that can (byte-level BPE). */
-  encodeSpan?(text: string, start: number, end: number, out: Uint32Array, pos: number): number;
+  /**
+   * `encodePiece(text.slice(start, end), …)` without the slice, for models that can (byte-level
+   * BPE); `units` is `text`'s UTF-16 units (`TextUnits.of(text)`).
+   */
+  encodeSpan?(text: string, units: Uint16Array, start: number, end: number, out: Uint32Array, pos: number): number;
   tokenToId(token: string): number | undefined;
   idToToken(id: number): string | undefined;
   /** The unknown token's id, if the model has one. */

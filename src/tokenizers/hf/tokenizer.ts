@@ -185,17 +185,17 @@ export class HfTokenizer extends BaseTokenizer {
     if (span !== undefined) {
       const encodeSpan = model.encodeSpan!;
       let p = pos;
-      const scan = span.scan;
+      const units = this.units.of(text);
       forEachSplit(
         span.sticky,
         span.global,
         text,
         span.gaps,
         (s, e) => {
-          p = encodeSpan(text, s, e, out, p);
+          p = encodeSpan(text, units, s, e, out, p);
         },
-        scan,
-        scan !== undefined ? this.units.of(text) : undefined,
+        span.scan,
+        units,
       );
       return p;
     }
