@@ -81,16 +81,10 @@ export function cl100kPieceEnd(u: Uint16Array, at: number, len: number): number 
   const c1 = at + 1 < len ? u[at + 1]! : -1;
   const k1 = c1 < 0 ? END : CLASS[c1]!;
   if (k1 === WIDE) return -1;
-  // 1. contractions (ſ, U+017F, folds to s: a non-ASCII second character went to the regex above)
+  // 1. contractions
   if (c0 === 0x27 && k1 === LETTER) {
-    if (isLetter(c1, 0x73) || isLetter(c1, 0x74) || isLetter(c1, 0x6d) || isLetter(c1, 0x64)) return at + 2;
-    if (isLetter(c1, 0x72) || isLetter(c1, 0x76) || isLetter(c1, 0x6c)) {
-      if (at + 2 < len) {
-        const c2 = u[at + 2]!;
-        if (CLASS[c2] === WIDE) return -1;
-        if (isLetter(c1, 0x6c) ? isLetter(c2, 0x6c) : isLetter(c2, 0x65)) return at + 3;
-      }
-    }
+    const end = contractionEnd(u, at, len);
+    if (end !== 0) return end;
   }
   // 2. a non-letter, non-digit, non-newline character, then letters
   if ((k0 === SPACE || k0 === OTHER) && k1 === LETTER) return asciiRunEnd(u, at + 2, len, LETTER);
@@ -161,16 +155,26 @@ function casedLettersEnd(u: Uint16Array, p: number, len: number): number {
   if (i >= len) return i;
   const k = CLASS[u[i]!];
   if (k === WIDE) return -1; // a non-ASCII letter or mark would continue a run
-  if (u[i] !== 0x27 || i + 1 >= len) return i;
+  if (u[i] !== 0x27) return i;
+  const end = contractionEnd(u, i, len);
+  return end === 0 ? i : end;
+}
+
+/**
+ * `(?i:'s|'t|'re|'ve|'m|'ll|'d)` at the apostrophe at `i`: its end, 0 when none matches, or -1
+ * when a non-ASCII character decides (ſ, U+017F, folds to s).
+ */
+function contractionEnd(u: Uint16Array, i: number, len: number): number {
+  if (i + 1 >= len) return 0;
   const c1 = u[i + 1]!;
-  if (CLASS[c1] === WIDE) return -1; // ſ folds to s
+  if (CLASS[c1] === WIDE) return -1;
   if (isLetter(c1, 0x73) || isLetter(c1, 0x74) || isLetter(c1, 0x6d) || isLetter(c1, 0x64)) return i + 2;
   if ((isLetter(c1, 0x72) || isLetter(c1, 0x76) || isLetter(c1, 0x6c)) && i + 2 < len) {
     const c2 = u[i + 2]!;
     if (CLASS[c2] === WIDE) return -1;
     if (isLetter(c1, 0x6c) ? isLetter(c2, 0x6c) : isLetter(c2, 0x65)) return i + 3;
   }
-  return i;
+  return 0;
 }
 
 /**
