@@ -1,9 +1,9 @@
 /**
  * The split patterns of cl100k_base (also Llama-3's), o200k_base and GPT-2 (r50k_base, p50k_base,
- * HF's ByteLevel pre-tokenizer), run by hand over ASCII text:
- * what the regex would match at a position, found with a table lookup per character instead of a
- * call into the regex engine. Entering the engine cost ~50 ns a piece here, half of all encoding time on English;
- * most pieces are a few ASCII characters.
+ * HF's ByteLevel pre-tokenizer), run by hand over ASCII text: what the regex would match at a
+ * position, found with a table lookup per character instead of a call into the regex engine.
+ * Entering the engine cost ~50 ns a piece here, half of all encoding time on English; most pieces
+ * are a few ASCII characters.
  *
  * The scanner answers only when every character it had to look at is ASCII (the piece, and the
  * character after it where the pattern looks that far). Otherwise it returns -1 and the caller asks

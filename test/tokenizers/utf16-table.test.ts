@@ -131,3 +131,14 @@ describe("PieceCache", () => {
     expect(recent).toBeGreaterThan(keys.length * 0.9);
   });
 });
+
+describe("TextUnits", () => {
+  it("gives every UTF-16 unit of short and long, one- and two-byte texts, lone surrogates included", () => {
+    const units = new TextUnits();
+    const texts = ["", "a", "é\ud800x", "a".repeat(31) + "\udc00", "b".repeat(40), "中😀\ud83d".repeat(3000), "short again", "x".repeat(9000)];
+    // each text after a shorter and after a longer one: the buffer grows and is reused
+    for (const t of [...texts, ...[...texts].reverse()]) {
+      expect(Array.from(units.of(t))).toEqual(Array.from({ length: t.length }, (_, i) => t.charCodeAt(i)));
+    }
+  });
+});

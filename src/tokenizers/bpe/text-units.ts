@@ -1,12 +1,12 @@
+/** Texts up to this long are copied unit by unit: a native call costs more than that. */
+const SHORT = 32;
+
 /**
  * A text's UTF-16 units in a typed array, written by one native call: the tokenizers' hot loops
  * (split scanning, piece hashing, key comparison) read `units[i]`, a plain load, where
  * `text.charCodeAt(i)` cost ~2.4 ns a character here (V8 checks the string's representation on
  * every call). The view is reused: it is valid until `of` is called with another text.
  */
-/** Texts up to this long are copied unit by unit. */
-const SHORT = 32;
-
 export class TextUnits {
   private units = new Uint16Array(4096);
   private bytes = Buffer.from(this.units.buffer);
@@ -22,7 +22,6 @@ export class TextUnits {
       this.bytes = Buffer.from(this.units.buffer);
     }
     if (n <= SHORT) {
-      // a native call costs more than copying a short piece by hand
       const units = this.units;
       for (let i = 0; i < n; i++) units[i] = text.charCodeAt(i);
     } else this.bytes.write(text, 0, "utf16le");
