@@ -1,6 +1,6 @@
 /**
- * The split patterns of cl100k_base (also Llama-3's), o200k_base and GPT-2 (r50k_base, p50k_base,
- * HF's ByteLevel pre-tokenizer), run by hand over ASCII text: what the regex would match at a
+ * The split patterns of cl100k_base (also Llama-3's), Qwen2, o200k_base and GPT-2 (r50k_base,
+ * p50k_base, HF's ByteLevel pre-tokenizer), run by hand over ASCII text: what the regex would match at a
  * position, found with a table lookup per character instead of a call into the regex engine.
  * Entering the engine cost ~50 ns a piece here, half of all encoding time on English; most pieces
  * are a few ASCII characters.
@@ -22,6 +22,8 @@
 
 /** The patterns as tiktoken's encodings and tokenizer.json files (Llama-3's: cl100k's) spell them. */
 export const CL100K_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+/** Qwen2's (and Qwen2.5's, Qwen3's) tokenizer.json: cl100k's with digits one at a time. */
+export const QWEN2_PATTERN = CL100K_PATTERN.replace("\\p{N}{1,3}", "\\p{N}");
 export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 export const O200K_PATTERN =
   "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
@@ -73,6 +75,16 @@ function asciiRunEnd(u: Uint16Array, i: number, len: number, cls: number): numbe
  * depends on a non-ASCII character (ask the regex).
  */
 export function cl100kPieceEnd(u: Uint16Array, at: number, len: number): number {
+  return cl100kLikePieceEnd(u, at, len, 3);
+}
+
+/** `cl100kPieceEnd` for Qwen2's pattern, whose 3. takes one digit. */
+export function qwen2PieceEnd(u: Uint16Array, at: number, len: number): number {
+  return cl100kLikePieceEnd(u, at, len, 1);
+}
+
+/** cl100k's pattern with `\p{N}{1,maxDigits}` as its 3. */
+function cl100kLikePieceEnd(u: Uint16Array, at: number, len: number, maxDigits: number): number {
   const c0 = u[at]!;
   const k0 = CLASS[c0]!;
   // the commonest piece first: letters (2. with no leading character)
@@ -88,12 +100,15 @@ export function cl100kPieceEnd(u: Uint16Array, at: number, len: number): number 
   }
   // 2. a non-letter, non-digit, non-newline character, then letters
   if ((k0 === SPACE || k0 === OTHER) && k1 === LETTER) return asciiRunEnd(u, at + 2, len, LETTER);
-  // 3. one to three digits
+  // 3. one to `maxDigits` digits (a non-ASCII digit would continue them)
   if (k0 === DIGIT) {
-    if (k1 !== DIGIT) return at + 1;
-    if (at + 2 >= len) return at + 2;
-    const k2 = CLASS[u[at + 2]!];
-    return k2 === DIGIT ? at + 3 : k2 === WIDE ? -1 : at + 2;
+    let i = at + 1;
+    for (; i < at + maxDigits && i < len; i++) {
+      const k = CLASS[u[i]!];
+      if (k === WIDE) return -1;
+      if (k !== DIGIT) break;
+    }
+    return i;
   }
   // 4. an optional space, symbols (a non-ASCII one would continue them), then newlines
   if (k0 === OTHER || (c0 === 0x20 && k1 === OTHER)) {

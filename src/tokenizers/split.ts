@@ -1,4 +1,4 @@
-import { CL100K_PATTERN, cl100kPieceEnd, GPT2_PATTERN, gpt2PieceEnd, O200K_PATTERN, o200kPieceEnd } from "./ascii-split.js";
+import { CL100K_PATTERN, cl100kPieceEnd, GPT2_PATTERN, gpt2PieceEnd, O200K_PATTERN, o200kPieceEnd, QWEN2_PATTERN, qwen2PieceEnd } from "./ascii-split.js";
 
 /**
  * A hand-written matcher of one split pattern: the end of the piece the pattern matches at `at` of
@@ -10,6 +10,7 @@ export type PieceEnd = (units: Uint16Array, at: number, len: number) => number;
 export function pieceEndFor(pattern: string): PieceEnd | undefined {
   if (pattern === CL100K_PATTERN) return cl100kPieceEnd;
   if (pattern === O200K_PATTERN) return o200kPieceEnd;
+  if (pattern === QWEN2_PATTERN) return qwen2PieceEnd;
   return pattern === GPT2_PATTERN ? gpt2PieceEnd : undefined;
 }
 
