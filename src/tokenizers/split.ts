@@ -17,9 +17,9 @@ export function pieceEndFor(pattern: string): PieceEnd | undefined {
 /**
  * Walks the pieces a split pattern finds, reporting (start, end) offsets instead of match objects.
  * `scan`, the pattern's hand-written matcher where there is one, answers first, over `units` (the
- * text's UTF-16 units; required with `scan`). Pieces are
- * normally contiguous, so a sticky `test()` (which allocates nothing) finds each one; where the
- * pattern skips characters (Rust's `find_iter` drops them), a global `exec` finds the next match.
+ * text's UTF-16 units; required with `scan`). Pieces are normally contiguous, so a sticky `test()`
+ * (which allocates nothing) finds each one; where the pattern skips characters (Rust's `find_iter`
+ * drops them), a global `exec` finds the next match.
  */
 export function forEachPiece(
   sticky: RegExp,
@@ -75,8 +75,8 @@ export function codePointUnits(text: string, i: number): number {
  * gap between matches is a piece; `gaps` true) and `Removed` with `invert` (only the matches are;
  * `gaps` false). An empty match is a split point and the search goes on one code point further, as
  * the Oniguruma iteration `tokenizers` uses does: the same non-empty pieces `splitByPattern` makes,
- * without making them. `scan` and `units` as for `forEachPiece`. The sticky `test()` at the end of the last piece finds contiguous pieces
- * allocation-free.
+ * without making them. `scan` and `units` as for `forEachPiece`. The sticky `test()` at the end of
+ * the last piece finds contiguous pieces allocation-free.
  */
 export function forEachSplit(
   sticky: RegExp,

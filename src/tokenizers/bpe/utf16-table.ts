@@ -22,17 +22,17 @@ export interface Utf16TableData {
 const STRIDE = 8;
 /** Keys of up to this many UTF-16 units are stored in their slot, two units per int32. */
 const INLINE_UNITS = (STRIDE - 3) * 2;
-/** Length of the scratch {@link hashSpanPacked} fills: a short key's slot words. */
+/** Length of the scratch {@link hashUnitsPacked} fills: a short key's slot words. */
 export const PACKED_WORDS = STRIDE - 3;
 
 export class Utf16Table {
   /**
-   * Per slot of {@link STRIDE} int32s: key hash, value, key length (0 = empty slot: keys are never empty, and a fresh array needs no
-   * clearing, so its pages are not touched until used), then either the
-   * key itself (up to INLINE_UNITS units, two per int32, low half first) or its offset in `keys`.
-   * A slot is 32 bytes, half a cache line: a lookup of a short key reads one line, where a key in
-   * the arena cost a second, likely-missed line (measured on cl100k and English text: comparing keys
-   * in the arena was ~20% of encode time alone, more once other work had evicted the arena).
+   * Per slot of {@link STRIDE} int32s: key hash, value, key length (0 = empty slot: keys are never
+   * empty, and a fresh array then needs no clearing, so its pages are not touched until used), then
+   * either the key itself (up to INLINE_UNITS units, two per int32, low half first) or its offset in
+   * `keys`. A slot is 32 bytes, half a cache line: a lookup of a short key reads one line, where a
+   * key in the arena costs a second one. Measured with cl100k on 100k English documents (warm
+   * passes): 2.30–2.36 s with keys inline, 2.44–2.72 s with 16-byte slots and every key in the arena.
    */
   private slots: Int32Array;
   private mask: number;
@@ -170,10 +170,10 @@ export class Utf16Table {
     const old = this.slots;
     this.slots = new Int32Array(old.length * 2);
     this.mask = this.mask * 2 + 1;
+    const slots = this.slots;
     for (let from = 0; from < old.length; from += STRIDE) {
       if (old[from + 2] === 0) continue;
       const to = this.freeSlot(old[from]!);
-      const slots = this.slots;
       for (let j = 0; j < STRIDE; j++) slots[to + j] = old[from + j]!;
     }
   }

@@ -11,9 +11,7 @@ import type { PreTokenizer } from "./components.js";
 import { patternOf, type HfPattern } from "./patterns.js";
 import { compileSplitPattern, WHITE_SPACE } from "../regex.js";
 import { codePointUnits, pieceEndFor, type PieceEnd } from "../split.js";
-import { GPT2_PATTERN } from "../ascii-split.js";
-
-/** GPT-2's split pattern, which HF's ByteLevel pre-tokenizer applies when `use_regex` is true. */
+import { GPT2_PATTERN, gpt2PieceEnd } from "../ascii-split.js";
 
 export type SplitBehavior = "Removed" | "Isolated" | "MergedWithPrevious" | "MergedWithNext" | "Contiguous";
 
@@ -46,7 +44,7 @@ export interface BuiltPreTokenizer extends PreTokenizer {
   readonly identity?: boolean;
 }
 
-/** `{ scan }`: the hand-written matcher of a `Regex` pattern, where tokpack has one (cl100k's, which Llama-3 uses). */
+/** `{ scan }`: the hand-written matcher of a `Regex` pattern, where tokpack has one (`pieceEndFor`). */
 function scanOf(pattern: HfPattern | undefined): { scan?: PieceEnd } {
   const scan = pattern !== undefined && typeof pattern !== "string" && "Regex" in pattern ? pieceEndFor(pattern.Regex) : undefined;
   return scan !== undefined ? { scan } : {};
@@ -151,7 +149,7 @@ export function createPreTokenizer(json: PreTokenizerJson | null | undefined, fi
           if (re) splitByPattern(piece, re, "Isolated", false, out);
           else out.push(piece);
         }),
-        ...(!prefix && re !== undefined ? { offsetSplit: { re, gaps: true, ...scanOf({ Regex: GPT2_PATTERN }) } } : {}),
+        ...(!prefix && re !== undefined ? { offsetSplit: { re, gaps: true, scan: gpt2PieceEnd } } : {}),
         ...(!prefix && re === undefined ? { identity: true } : {}),
       };
     }

@@ -54,7 +54,7 @@ export class TiktokenTokenizer extends BaseTokenizer {
   private shared: SharedTiktoken | undefined;
   private readonly sticky: RegExp;
   private readonly global: RegExp;
-  /** The pattern's hand-written matcher (cl100k_base's), tried before the regex. */
+  /** The pattern's hand-written matcher (`pieceEndFor`), where there is one: tried before the regex. */
   private readonly scan: PieceEnd | undefined;
   private readonly units = new TextUnits();
   private readonly specialBytes = new Map<number, Uint8Array>();
