@@ -91,9 +91,19 @@ export class IndexedDatasetWriter {
 
   /** Write the `.idx`, rename `.bin` and `.idx` into place and remove the temporary files. */
   finish(): IndexedWriterPosition {
+    this.seal();
+    return this.publish();
+  }
+
+  /** `finish()`'s writing: close, and write the `.idx` under its temporary name. */
+  seal(): void {
     this.bin.close();
     this.lens.close();
     writeIdx(`${this.prefix}.idx.tmp`, `${this.prefix}.lens.tmp`, this.sequences, this.dtype);
+  }
+
+  /** `finish()`'s renames, after `seal()`: `.bin` and `.idx` into place, the lengths file removed. */
+  publish(): IndexedWriterPosition {
     renameSync(`${this.prefix}.bin.tmp`, `${this.prefix}.bin`);
     renameSync(`${this.prefix}.idx.tmp`, `${this.prefix}.idx`);
     rmSync(`${this.prefix}.lens.tmp`, { force: true });

@@ -85,8 +85,18 @@ export function vocabSha256(tokenizer: Tokenizer): string {
 
 /** Write `manifest.json` atomically (temporary name, then rename). */
 export function writeManifest(dir: string, manifest: Manifest): void {
+  stageManifest(dir, manifest);
+  placeManifest(dir);
+}
+
+/** `writeManifest`'s first half: the manifest under its temporary name. */
+export function stageManifest(dir: string, manifest: Manifest): void {
+  writeFileSync(join(dir, `${MANIFEST_FILE}.tmp`), JSON.stringify(manifest, null, 2) + "\n");
+}
+
+/** `writeManifest`'s second half: the staged manifest renamed into place. */
+export function placeManifest(dir: string): void {
   const path = join(dir, MANIFEST_FILE);
-  writeFileSync(`${path}.tmp`, JSON.stringify(manifest, null, 2) + "\n");
   renameSync(`${path}.tmp`, path);
 }
 

@@ -17,7 +17,7 @@ import { loadTokenizer } from "../tokenizers/load.js";
 import { readCheckpoint, removeCheckpoint, writeCheckpoint, type PackCheckpoint } from "./checkpoint.js";
 import { DTYPE_CODES, dtypeForVocab } from "./dtype.js";
 import { completeIndexed, IndexedDatasetWriter } from "./indexed.js";
-import { MANIFEST_FILE, sha256File, vocabSha256, writeManifest, type Manifest, type ManifestCounts, type ManifestSource } from "./manifest.js";
+import { MANIFEST_FILE, placeManifest, sha256File, stageManifest, vocabSha256, writeManifest, type Manifest, type ManifestCounts, type ManifestSource } from "./manifest.js";
 import { completeRows, PackedRowsWriter, ROW_FILES } from "./packed.js";
 
 /** Progress numbers passed to {@link PackToDiskOptions.onProgress}. */
@@ -216,13 +216,19 @@ async function packInto(options: PackToDiskOptions): Promise<PackResult> {
     rows: { files: Object.fromEntries(ROW_FILES.map((f) => [`${f}.npy`, { dtype: "<i4", shape: [counts.rows, options.seqLen] }]).concat([["batches.npy", { dtype: "<i8", shape: [counts.batches, 4] }]])) },
     counts: { ...counts },
   };
-  // Mark "finishing" first: a kill during the renames resumes by writing the manifest only.
+  // Every byte is written under a temporary name first (the .idx, the .npy headers, the manifest),
+  // so the final names then appear in one run of renames, the manifest's last: the time in which a
+  // kill leaves final names without a manifest is that of a few renames. Marked "finishing" before
+  // the renames: a kill during them resumes by completing them and placing the manifest only.
   indexed.sync();
   rows.sync();
+  indexed.seal();
+  rows.seal();
   writeCheckpoint(out, { v: 1, options: runOptions, sources, pipeline: pipeline.state(), indexed: indexed.position, rows: rows.position, counts, finishing: manifest });
-  indexed.finish();
-  rows.finish();
-  writeManifest(out, manifest);
+  stageManifest(out, manifest);
+  indexed.publish();
+  rows.publish();
+  placeManifest(out);
   removeCheckpoint(out);
   progress(true);
   return { manifest, alreadyComplete: false, resumed: cp !== undefined };

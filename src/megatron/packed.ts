@@ -78,10 +78,20 @@ export class PackedRowsWriter {
 
   /** Write the final headers and rename every file into place. */
   finish(): PackedWriterPosition {
+    this.seal();
+    return this.publish();
+  }
+
+  /** `finish()`'s writing: close, and write the final headers, still under temporary names. */
+  seal(): void {
     const all = [...this.files, this.batchFile];
     for (const f of all) f.close();
     ROW_FILES.forEach((name) => rewriteNpyHeader(join(this.dir, `${name}.npy.tmp`), "<i4", [this.rows, this.seqLen]));
     rewriteNpyHeader(join(this.dir, `${BATCH_FILE}.npy.tmp`), "<i8", [this.batches, BATCH_FIELDS]);
+  }
+
+  /** `finish()`'s renames, after `seal()`: every file into place. */
+  publish(): PackedWriterPosition {
     for (const name of [...ROW_FILES, BATCH_FILE]) renameSync(join(this.dir, `${name}.npy.tmp`), join(this.dir, `${name}.npy`));
     return this.position;
   }
